@@ -177,7 +177,8 @@ impl Dist {
 
     /// Whether [`Dist::upper`] is a true bound rather than a percentile.
     pub fn is_bounded(&self) -> bool {
-        !matches!(self, Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Exponential { .. }) || self.is_const()
+        !matches!(self, Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Exponential { .. })
+            || self.is_const()
     }
 
     /// `P(X <= x)`.

@@ -344,15 +344,11 @@ static LLM_DECODE: [ParamSpec; 3] = [
     req("tokens", Count, true, "generated tokens"),
     opt("context", Count, true, 0.0, "context tokens held in the KV cache"),
 ];
-static ELEMENTWISE: [ParamSpec; 2] = [
-    req("elems", Count, true, "elements"),
-    opt("ops_per_elem", Count, false, 1.0, "operations per element"),
-];
+static ELEMENTWISE: [ParamSpec; 2] =
+    [req("elems", Count, true, "elements"), opt("ops_per_elem", Count, false, 1.0, "operations per element")];
 static REDUCE: [ParamSpec; 1] = [req("elems", Count, true, "elements read")];
-static COMPUTE: [ParamSpec; 2] = [
-    req("ops", Count, false, "operations"),
-    opt("bytes", Bytes, false, 0.0, "bytes of memory traffic"),
-];
+static COMPUTE: [ParamSpec; 2] =
+    [req("ops", Count, false, "operations"), opt("bytes", Bytes, false, 0.0, "bytes of memory traffic")];
 static DELAY: [ParamSpec; 1] = [req("time", Time, false, "fixed duration")];
 
 impl KernelKind {

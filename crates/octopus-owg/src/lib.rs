@@ -9,7 +9,7 @@
 //! This crate knows nothing of hardware and reads no files: empirical distributions and replayed
 //! arrivals name CSV files, which the caller's [`Loader`] provides.
 
+pub mod analysis;
 pub mod dist;
 pub mod index;
 pub mod ir;
-pub mod analysis;
