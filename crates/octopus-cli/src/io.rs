@@ -25,9 +25,31 @@ impl octopus_owg::Loader for FsLoader {
     }
 }
 
+/// Why a source file could not be read.
+pub enum ReadError {
+    /// The file could not be read at all (exit code 2).
+    Io(String),
+    /// The file was read but is not UTF-8 text: invalid input (exit code 1).
+    NotText(String),
+}
+
 /// Reads a text file, with an error message that names it.
 pub fn read_text(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    read_source(path).map_err(|e| match e {
+        ReadError::Io(m) | ReadError::NotText(m) => m,
+    })
+}
+
+/// Reads a source file, telling an unreadable file from one that is not UTF-8 text.
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    let bytes = fs::read(path).map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::NotText(format!(
+            "`{}` is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// The file's stem, as a default workflow name.

@@ -40,17 +40,22 @@ pub fn run(args: &Args) -> u8 {
     let mut code = exit::OK;
     let mut reports = Vec::new();
     for path in &args.files {
-        let source = match io::read_text(path) {
+        let source = match io::read_source(path) {
             Ok(s) => s,
-            Err(message) => {
+            Err(io::ReadError::Io(message)) => {
                 io::report_error(&message);
                 code = exit::USAGE;
                 continue;
             }
+            Err(io::ReadError::NotText(message)) => {
+                io::report_error(&message);
+                code = code.max(exit::INVALID);
+                continue;
+            }
         };
         let checked = check_file(path, &source);
-        if checked.has_errors() && code == exit::OK {
-            code = exit::INVALID;
+        if checked.has_errors() {
+            code = code.max(exit::INVALID);
         }
         match args.format {
             Format::Human => print_human(path, &source, &checked, args.stats),
