@@ -7,8 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
 use crate::index::IndexVec;
-use crate::ir::{BlockId, FlowId};
+use crate::ir::{BlockId, BlockKind, Control, FlowId, Kernel, Workflow};
+use crate::validate::Graph;
 
 /// A task block is dynamic when the coefficient of variation of its operations per execution, or
 /// of its executions per request, exceeds this. Our choice; see `docs/language.md`.
@@ -43,6 +46,8 @@ pub struct BlockInfo {
     /// The innermost region enclosing the block: the region's opener. `None` at top level.
     /// An opener and its closer belong to the region around them, not their own.
     pub region: Option<BlockId>,
+    /// When `region` is a branch: the branch's outgoing flow whose alternative holds the block.
+    pub alternative: Option<FlowId>,
 }
 
 /// The analysis side table of a validated workflow.
@@ -64,4 +69,211 @@ pub struct Analysis {
     pub worst_work: f64,
     /// Expected critical path per request, in nominal operations.
     pub critical_path: f64,
+}
+
+/// Mean and variance of a non-negative random quantity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Moments {
+    mean: f64,
+    var: f64,
+}
+
+impl Moments {
+    const ONE: Moments = Moments { mean: 1.0, var: 0.0 };
+
+    /// The sum of `self` (a count) independent copies of `each`: `E = E[N] E[X]`,
+    /// `Var = E[N] Var[X] + Var[N] E[X]^2`.
+    fn compound(self, each: Moments) -> Moments {
+        Moments { mean: self.mean * each.mean, var: self.mean * each.var + self.var * each.mean * each.mean }
+    }
+
+    fn cv(self) -> f64 {
+        if self.mean > 0.0 { self.var.max(0.0).sqrt() / self.mean } else { 0.0 }
+    }
+}
+
+/// Mean and variance of the nominal operations of one execution of a task, exact for independent
+/// parameters: `ops = coef * prod(p_i^k_i)`, so `E[ops^m] = coef^m * prod(E[p_i^(m k_i)])`.
+fn ops_moments(kernel: &Kernel<crate::dist::Dist>) -> Moments {
+    if let Kernel::Delay { time } = kernel {
+        let (m1, m2) = (time.raw_moment(1), time.raw_moment(2));
+        let s = NOMINAL_OPS_PER_SECOND;
+        return Moments { mean: s * m1, var: (s * s * (m2 - m1 * m1)).max(0.0) };
+    }
+    let (coef, factors) = kernel.ops_monomial();
+    let (m1, m2) = factors
+        .iter()
+        .fold((coef, coef * coef), |(a, b), (d, k)| (a * d.raw_moment(*k), b * d.raw_moment(2 * *k)));
+    Moments { mean: m1, var: (m2 - m1 * m1).max(0.0) }
+}
+
+/// The nominal operations of one execution at every parameter's worst value (its maximum, or its
+/// 99.9th percentile when unbounded; the minimum for parameters that divide).
+fn worst_ops(kernel: &Kernel<crate::dist::Dist>) -> f64 {
+    if let Kernel::Delay { time } = kernel {
+        return NOMINAL_OPS_PER_SECOND * time.upper();
+    }
+    let (coef, factors) = kernel.ops_monomial();
+    factors.iter().fold(coef, |acc, (d, k)| acc * if *k >= 0 { d.upper() } else { d.lower() }.powi(*k))
+}
+
+/// Builds the analysis of a validated workflow from its graph facts.
+pub(crate) fn analyse(wf: &Workflow, g: Graph) -> Analysis {
+    let n = wf.blocks.len();
+    let mut visits: IndexVec<BlockId, Moments> = IndexVec::from_elem(Moments::ONE, n);
+    for &b in &g.topo {
+        let Some(o) = g.region[b] else { continue };
+        let each = match wf.blocks[o].control() {
+            Some(Control::Branch { .. }) => {
+                let p = g.alternative[b].and_then(|f| wf.flows[f].probability).unwrap_or(0.0);
+                Moments { mean: p, var: p * (1.0 - p) }
+            }
+            Some(Control::Map { width: c, .. } | Control::Loop { count: c, .. }) => {
+                Moments { mean: c.mean(), var: c.variance() }
+            }
+            _ => Moments::ONE,
+        };
+        visits[b] = visits[o].compound(each);
+    }
+    let blocks: IndexVec<BlockId, BlockInfo> = wf
+        .blocks
+        .iter_enumerated()
+        .map(|(b, block)| {
+            let v = visits[b];
+            let (ops, class) = match &block.kind {
+                BlockKind::Task(t) => {
+                    let ops = ops_moments(&t.kernel);
+                    let dynamic = ops.cv() > CLASS_CV_THRESHOLD || v.cv() > CLASS_CV_THRESHOLD;
+                    (ops, Some(if dynamic { Class::Dynamic } else { Class::Stable }))
+                }
+                BlockKind::Control(_) => (Moments { mean: 0.0, var: 0.0 }, None),
+            };
+            BlockInfo {
+                visits: v.mean,
+                visits_cv: v.cv(),
+                ops: ops.mean,
+                ops_cv: ops.cv(),
+                class,
+                region: g.region[b],
+                alternative: g.alternative[b],
+            }
+        })
+        .collect();
+    let mut analysis = Analysis {
+        blocks,
+        succs: g.succs,
+        preds: g.preds,
+        topo: g.topo,
+        entries: g.entries,
+        expected_work: 0.0,
+        worst_work: 0.0,
+        critical_path: 0.0,
+    };
+    let ops: IndexVec<BlockId, f64> = analysis.blocks.iter().map(|i| i.ops).collect();
+    analysis.expected_work = analysis.expected_work_with(&|b| ops[b]);
+    analysis.critical_path = analysis.critical_path_with(wf, &|b| ops[b]);
+    analysis.worst_work = analysis.worst_work(wf);
+    analysis
+}
+
+impl Analysis {
+    /// Expected cost per request for another per-execution cost: the sum of visits times cost.
+    pub fn expected_work_with(&self, cost: &dyn Fn(BlockId) -> f64) -> f64 {
+        self.blocks
+            .iter_enumerated()
+            .map(|(b, i)| if i.visits > 0.0 { i.visits * cost(b) } else { 0.0 })
+            .sum()
+    }
+
+    /// The expected critical path for another per-execution expected cost, by the nominal rules: a
+    /// longest path in topological order, where a branch's closer adds the probability-weighted
+    /// mean of its alternatives' lengths, a loop's closer `E[count]` times its body's length, and
+    /// fork and map closers the longest of their paths.
+    pub fn critical_path_with(&self, wf: &Workflow, cost: &dyn Fn(BlockId) -> f64) -> f64 {
+        let mut dist: IndexVec<BlockId, f64> = IndexVec::from_elem(0.0, self.blocks.len());
+        let mut best = 0.0_f64;
+        let mut alts: Vec<(FlowId, f64)> = Vec::new();
+        for &v in &self.topo {
+            let preds = &self.preds[v];
+            let longest = || preds.iter().map(|f| dist[wf.flows[*f].from]).fold(0.0, f64::max);
+            let before = match wf.blocks[v].control() {
+                Some(Control::Join { opener }) => {
+                    let base = dist[*opener];
+                    match wf.blocks[*opener].control() {
+                        Some(Control::Branch { .. }) => {
+                            alts.clear();
+                            for f in preds {
+                                let u = wf.flows[*f].from;
+                                let (alt, len) = if u == *opener {
+                                    (*f, 0.0)
+                                } else {
+                                    (self.blocks[u].alternative.unwrap_or(*f), dist[u] - base)
+                                };
+                                match alts.iter_mut().find(|(a, _)| *a == alt) {
+                                    Some((_, l)) => *l = l.max(len),
+                                    None => alts.push((alt, len)),
+                                }
+                            }
+                            base + alts
+                                .iter()
+                                .map(|(a, l)| wf.flows[*a].probability.unwrap_or(0.0) * l)
+                                .sum::<f64>()
+                        }
+                        Some(Control::Loop { count, .. }) => {
+                            let body = preds
+                                .iter()
+                                .map(|f| wf.flows[*f].from)
+                                .filter(|u| u != opener)
+                                .map(|u| dist[u] - base)
+                                .fold(0.0, f64::max);
+                            base + count.mean() * body
+                        }
+                        _ => longest(),
+                    }
+                }
+                _ => longest(),
+            };
+            dist[v] = before + cost(v);
+            best = best.max(dist[v]);
+        }
+        best
+    }
+
+    /// Worst-case nominal operations per request, bottom-up over the region tree: every parameter
+    /// at its worst, every loop and map at the largest count it can take, each branch's costliest
+    /// alternative.
+    fn worst_work(&self, wf: &Workflow) -> f64 {
+        // The worst costs of the blocks directly in each region, summed by alternative.
+        let mut total = 0.0;
+        let mut by_region: HashMap<BlockId, Vec<(Option<FlowId>, f64)>> = HashMap::new();
+        for &b in self.topo.iter().rev() {
+            let w = match &wf.blocks[b].kind {
+                BlockKind::Task(t) => worst_ops(&t.kernel),
+                BlockKind::Control(c) => {
+                    let parts = by_region.remove(&b).unwrap_or_default();
+                    let body = || parts.iter().map(|(_, w)| w).sum::<f64>();
+                    match c {
+                        Control::Branch { .. } => parts.iter().map(|(_, w)| *w).fold(0.0, f64::max),
+                        Control::Fork { .. } => body(),
+                        Control::Map { width: n, .. } | Control::Loop { count: n, .. } => {
+                            n.upper() as f64 * body()
+                        }
+                        Control::Join { .. } => 0.0,
+                    }
+                }
+            };
+            let info = &self.blocks[b];
+            match info.region {
+                None => total += w,
+                Some(o) => {
+                    let parts = by_region.entry(o).or_default();
+                    match parts.iter_mut().find(|(a, _)| *a == info.alternative) {
+                        Some((_, s)) => *s += w,
+                        None => parts.push((info.alternative, w)),
+                    }
+                }
+            }
+        }
+        total
+    }
 }

@@ -86,6 +86,8 @@ impl Block {
 }
 
 /// Task block or control block.
+// Kept unboxed: the IR stays plain data, and blocks number in the thousands at most.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BlockKind {
     /// Computation on a TBU.
