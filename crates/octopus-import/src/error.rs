@@ -11,14 +11,14 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error, Diagnostic)]
 pub enum ImportError {
     /// The text is not JSON, or is cut short.
-    #[error("malformed JSON: {message}")]
-    #[diagnostic(
-        code(import::json),
-        help("WfCommons instances are JSON documents; is the file complete (line {line}, column {column})?")
-    )]
+    #[error("malformed JSON at line {line}, column {column}: {message}")]
+    #[diagnostic(code(import::json))]
     Json {
         /// serde_json's description, without its position.
         message: String,
+        /// What to do about it.
+        #[help]
+        help: String,
         /// 1-based line of the error.
         line: usize,
         /// 1-based column of the error.

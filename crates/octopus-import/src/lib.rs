@@ -59,15 +59,22 @@ pub fn wfcommons(json: &str, name_hint: &str) -> Result<Imported, ImportError> {
 }
 
 fn json_error(json: &str, e: &serde_json::Error) -> ImportError {
-    let offset = locate::offset_of(json, e.line(), e.column());
-    // serde_json's message ends with " at line L column C"; the span and fields say that.
+    // serde_json's message ends with " at line L column C"; the fields say that.
     let full = e.to_string();
     let message = match full.rfind(" at line ") {
         Some(i) => full[..i].to_owned(),
         None => full,
     };
-    let len = json[offset..].chars().next().map_or(0, char::len_utf8);
-    ImportError::Json { message, line: e.line(), column: e.column(), span: (offset, len).into() }
+    let (span, help) = if e.classify() == serde_json::error::Category::Eof {
+        // At an unexpected end, point at the last character: nothing follows it.
+        let last = json.char_indices().next_back().map_or((0, 0), |(i, c)| (i, c.len_utf8()));
+        (last.into(), "the text ends before the JSON does: is the file complete?".to_owned())
+    } else {
+        let offset = locate::offset_of(json, e.line(), e.column());
+        let len = json[offset..].chars().next().map_or(0, char::len_utf8);
+        ((offset, len).into(), "WfCommons instances are JSON documents (WfFormat)".to_owned())
+    };
+    ImportError::Json { message, help, line: e.line(), column: e.column(), span }
 }
 
 /// Resolves references, checks the graph, reduces it and writes the text.
@@ -80,7 +87,7 @@ fn convert(trace: &Trace, json: &str, name_hint: &str) -> Result<Imported, Impor
         if by_ref.insert(t.id.as_str(), i as u32).is_some() {
             return Err(ImportError::DuplicateTask {
                 id: t.id.clone(),
-                span: locate::decl_span(json, &t.id, 1),
+                span: locate::decl_span(json, &t.id, &["id"], 1),
             });
         }
     }
@@ -184,7 +191,7 @@ fn convert(trace: &Trace, json: &str, name_hint: &str) -> Result<Imported, Impor
     let graph = Graph::new(n, declared.iter().copied());
     let order = graph.toposort().map_err(|cycle| {
         let tasks: Vec<String> = cycle.iter().map(|&v| trace.tasks[v as usize].id.clone()).collect();
-        let span = locate::decl_span(json, &tasks[0], 0);
+        let span = locate::decl_span(json, &tasks[0], &["id", "name"], 0);
         ImportError::Cycle { tasks, span }
     })?;
     let reduced = graph.transitive_reduction(&order);

@@ -20,8 +20,8 @@ pub(crate) fn literal_from(text: &str, s: &str, from: usize) -> Option<SourceSpa
     Some((at, lit.len()).into())
 }
 
-/// The byte offset of the `nth` (0-based) declaration `"id": "<id>"` (or `"name": ...`) of a task.
-pub(crate) fn nth_decl(text: &str, id: &str, nth: usize) -> Option<usize> {
+/// The byte offset of the `nth` (0-based) declaration `"KEY": "<id>"` of a task, for a `KEY` in `keys`.
+pub(crate) fn nth_decl(text: &str, id: &str, keys: &[&str], nth: usize) -> Option<usize> {
     let lit = literal(id);
     let mut seen = 0;
     let mut start = 0;
@@ -30,7 +30,9 @@ pub(crate) fn nth_decl(text: &str, id: &str, nth: usize) -> Option<usize> {
         let before = text[..at].trim_end();
         if let Some(before) = before.strip_suffix(':') {
             let before = before.trim_end();
-            if before.ends_with("\"id\"") || before.ends_with("\"name\"") {
+            if keys.iter().any(|k| {
+                before.strip_suffix('"').and_then(|b| b.strip_suffix(k)).is_some_and(|b| b.ends_with('"'))
+            }) {
                 if seen == nth {
                     return Some(at);
                 }
@@ -44,12 +46,12 @@ pub(crate) fn nth_decl(text: &str, id: &str, nth: usize) -> Option<usize> {
 
 /// The byte offset of the first declaration of a task.
 pub(crate) fn task_decl(text: &str, id: &str) -> Option<usize> {
-    nth_decl(text, id, 0)
+    nth_decl(text, id, &["id", "name"], 0)
 }
 
-/// The span of a task's `nth` declaration.
-pub(crate) fn decl_span(text: &str, id: &str, nth: usize) -> Option<SourceSpan> {
-    nth_decl(text, id, nth).map(|at| (at, literal(id).len()).into())
+/// The span of a task's `nth` declaration under one of `keys`.
+pub(crate) fn decl_span(text: &str, id: &str, keys: &[&str], nth: usize) -> Option<SourceSpan> {
+    nth_decl(text, id, keys, nth).map(|at| (at, literal(id).len()).into())
 }
 
 /// A byte offset for serde_json's 1-based line and column (columns count bytes), clamped to the
@@ -77,10 +79,12 @@ mod tests {
     #[test]
     fn finds_declarations_not_references() {
         let text = r#"{"tasks": [{"parents": ["a"], "id": "b"}, {"id" : "a"}, {"name":"a"}]}"#;
-        assert_eq!(nth_decl(text, "a", 0), text.find(r#""a"}"#));
-        assert_eq!(nth_decl(text, "a", 1), text.rfind(r#""a""#));
-        assert_eq!(nth_decl(text, "a", 2), None);
-        assert_eq!(nth_decl(text, "zz", 0), None);
+        let both = &["id", "name"];
+        assert_eq!(nth_decl(text, "a", both, 0), text.find(r#""a"}"#));
+        assert_eq!(nth_decl(text, "a", both, 1), text.rfind(r#""a""#));
+        assert_eq!(nth_decl(text, "a", both, 2), None);
+        assert_eq!(nth_decl(text, "a", &["id"], 1), None);
+        assert_eq!(nth_decl(text, "zz", both, 0), None);
     }
 
     #[test]
