@@ -37,7 +37,7 @@ pub(crate) fn identifier(text: &str, prefix: &str, fallback: &str) -> String {
         }
     }
     if out.is_empty() {
-        return fallback.to_owned();
+        out.push_str(fallback);
     }
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert_str(0, prefix);
@@ -49,22 +49,31 @@ pub(crate) fn identifier(text: &str, prefix: &str, fallback: &str) -> String {
 }
 
 /// Unique identifiers for task IDs, in order. A dotted prefix shared by every ID (Nextflow's
-/// `NFCORE_SAREK.SAREK.`) is dropped first, since it says nothing about any one task.
+/// `NFCORE_SAREK.SAREK.`) is dropped first, since it says nothing about any one task. IDs that are
+/// already identifiers keep their name; the others take the next free `NAME`, `NAME_2`, ...
 pub(crate) fn task_names(ids: &[&str]) -> Vec<String> {
     let prefix = common_dotted_prefix(ids);
+    let bases: Vec<String> = ids.iter().map(|id| identifier(&id[prefix..], "t", "unnamed")).collect();
     let mut used: HashSet<String> = HashSet::with_capacity(ids.len());
-    ids.iter()
-        .map(|id| {
-            let base = identifier(&id[prefix..], "t", "task");
-            let mut name = base.clone();
-            let mut k = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{base}_{k}");
-                k += 1;
-            }
-            name
-        })
-        .collect()
+    let mut names: Vec<Option<String>> = vec![None; ids.len()];
+    for (i, base) in bases.iter().enumerate() {
+        if *base == ids[i][prefix..] && used.insert(base.clone()) {
+            names[i] = Some(base.clone());
+        }
+    }
+    for (i, base) in bases.iter().enumerate() {
+        if names[i].is_some() {
+            continue;
+        }
+        let mut name = base.clone();
+        let mut k = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        names[i] = Some(name);
+    }
+    names.into_iter().map(|n| n.expect("every task named above")).collect()
 }
 
 /// The length of the longest prefix ending in `.` that every ID has and extends.
@@ -257,7 +266,8 @@ mod tests {
         assert_eq!(identifier("/b6/e9c..x", "t", "task"), "b6_e9c_x");
         assert_eq!(identifier("1000genome-x", "wf_", "w"), "wf_1000genome_x");
         assert_eq!(identifier("map", "t", "task"), "map_");
-        assert_eq!(identifier("é€!", "t", "task"), "task");
+        assert_eq!(identifier("é€!", "t", "unnamed"), "unnamed");
+        assert_eq!(identifier("", "t", "task"), "task_", "a fallback that is a keyword is fixed too");
         assert_eq!(identifier("a__b", "t", "task"), "a__b");
     }
 
@@ -266,7 +276,7 @@ mod tests {
         let ids = ["NF.WF.FASTQC_2", "NF.WF.SKEWER_3", "NF.WF.FASTQC.2"];
         assert_eq!(task_names(&ids), vec!["FASTQC_2", "SKEWER_3", "FASTQC_2_2"]);
         assert_eq!(task_names(&["a.b", "a.c", "a."]), vec!["a_b", "a_c", "a"]);
-        assert_eq!(task_names(&["x", "x", "x_2"]), vec!["x", "x_2", "x_2_2"]);
+        assert_eq!(task_names(&["x-", "x", "x_2", "x.2"]), vec!["x_3", "x", "x_2", "x_2_2"]);
         assert_eq!(common_dotted_prefix(&["ab.c", "a.c"]), 0);
         assert_eq!(common_dotted_prefix(&["p.q.r", "p.q.s", "p.x"]), 2);
     }
