@@ -1,1 +1,61 @@
-//! octopus-hw
+//! `octopus-hw`: the hardware model of a scale-out spatial architecture, and its cost model.
+//!
+//! The hierarchy (`docs/hardware.md`): a PE array (PEA) with a scratchpad and configuration memory
+//! is a **TBU**; N TBUs, one **CBU** and a router make a **cluster**; a 2-D mesh of clusters with
+//! off-chip memory is a **die**; a 2-D grid of dies joined by slower links is a **package** or a
+//! **wafer**. Control messages travel on their own lightweight **control network**.
+//!
+//! - [`HardwareSpec`]: the RON description, plain serde data; [`PRESETS`] ships `chip`, `package`,
+//!   `wafer` and `hetero`.
+//! - [`Machine`]: a validated spec flattened into typed arenas ([`TbuId`], [`ClusterId`],
+//!   [`DieId`], [`LinkId`]) with hop counts and dimension-ordered routes.
+//! - [`CostModel`]: cycles of kernels (a roofline with a scratchpad working-set rule),
+//!   reconfiguration, control blocks, transfers and control messages.
+//!
+//! Text in, data out: this crate reads no files. Every problem in a description is an
+//! [`HwError`] with its line and column.
+
+mod cost;
+mod error;
+mod load;
+mod locate;
+mod machine;
+mod spec;
+
+pub use cost::{CONTROL_MESSAGE_BYTES, CostModel, Traffic};
+pub use error::HwError;
+pub use load::parse_spec;
+pub use machine::{
+    Cluster, ClusterId, Die, DieId, Hops, KindSummary, Link, LinkId, MAX_TBUS, Machine, Route, Summary, Tbu,
+    TbuId, TbuKindId,
+};
+pub use spec::{CbuSpec, ClusterSpec, DieSpec, HardwareSpec, LinkSpec, PackageSpec, TbuKindSpec};
+
+/// The shipped presets: `(name, RON text)`, in the order `octopus hw list` prints them.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("chip", include_str!("../presets/chip.ron")),
+    ("package", include_str!("../presets/package.ron")),
+    ("wafer", include_str!("../presets/wafer.ron")),
+    ("hetero", include_str!("../presets/hetero.ron")),
+];
+
+/// The RON text of a preset.
+pub fn preset_text(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|p| p.0 == name).map(|p| p.1)
+}
+
+/// The canonical RON text of a value (pretty, struct names included): what fingerprints hash.
+pub fn to_ron<T: serde::Serialize>(value: &T) -> String {
+    let config = ron::ser::PrettyConfig::new().struct_names(true);
+    ron::ser::to_string_pretty(value, config).expect("plain data always serialises to RON")
+}
+
+/// FNV-1a (64-bit) of bytes: stable across runs and platforms, unlike std's hasher.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The fingerprint of a value: [`fnv1a64`] of its compact RON text.
+pub fn fingerprint<T: serde::Serialize>(value: &T) -> u64 {
+    fnv1a64(ron::to_string(value).expect("plain data always serialises to RON").as_bytes())
+}
