@@ -4,8 +4,12 @@ use octopus_hw::{ClusterId, Machine, PRESETS};
 
 #[test]
 fn presets_load_with_documented_totals() {
-    let expect =
-        [("chip", 128, 16, 1), ("package", 512, 64, 4), ("wafer", 10_752, 1344, 84), ("hetero", 160, 16, 1)];
+    let expect = [
+        ("chip", 256, 32, 1),
+        ("package", 1024, 128, 4),
+        ("wafer", 21_504, 2688, 84),
+        ("hetero", 160, 16, 1),
+    ];
     assert_eq!(PRESETS.len(), expect.len());
     for (name, tbus, clusters, dies) in expect {
         let m = Machine::preset(name).unwrap();
@@ -18,10 +22,10 @@ fn presets_load_with_documented_totals() {
 #[test]
 fn xy_routes_are_minimal_and_cross_dies_on_inter_die_links() {
     let m = Machine::preset("package").unwrap();
-    let (a, b) = (m.cluster_at(0, 0).unwrap(), m.cluster_at(7, 5).unwrap());
-    assert_eq!(m.hops(a, b), 12);
+    let (a, b) = (m.cluster_at(0, 0).unwrap(), m.cluster_at(7, 9).unwrap());
+    assert_eq!(m.hops(a, b), 16);
     let route: Vec<_> = m.route(a, b).collect();
-    assert_eq!(route.len(), 12);
+    assert_eq!(route.len(), 16);
     assert_eq!(m.links[route[0]].from, a);
     assert_eq!(m.links[*route.last().unwrap()].to, b);
     assert!(route.windows(2).all(|w| m.links[w[0]].to == m.links[w[1]].from));
@@ -30,11 +34,11 @@ fn xy_routes_are_minimal_and_cross_dies_on_inter_die_links() {
     let inter = route.iter().filter(|&&l| m.links[l].inter_die).count() as u32;
     assert_eq!(inter, 2);
     assert_eq!(m.route_hops(a, b).inter_die, 2);
-    assert_eq!(m.route_hops(a, b).total(), 12);
+    assert_eq!(m.route_hops(a, b).total(), 16);
     assert_eq!(m.route(a, a).count(), 0);
     assert_eq!(m.neighbours(ClusterId(0)).count(), 2);
     assert_eq!(m.neighbours(m.cluster_at(3, 3).unwrap()).count(), 4);
-    assert_eq!(m.diameter(), 14);
+    assert_eq!(m.diameter(), 22);
 }
 
 #[test]
