@@ -31,7 +31,7 @@ fn module(path: &Path) -> Module {
 fn summary(plan: &Plan) -> String {
     let r = &plan.report;
     let mut s = String::new();
-    writeln!(s, "workflow {} on {} ({} strategy)", plan.workflow, plan.hardware, "locality").unwrap();
+    writeln!(s, "workflow {} on {} ({:?} strategy)", plan.workflow, plan.hardware, plan.strategy).unwrap();
     writeln!(s, "tbus used {} of {}", r.tbus_used, r.tbus_total).unwrap();
     writeln!(s, "total demand {:.6e} cycles/request", r.total_demand).unwrap();
     writeln!(
