@@ -1,1 +1,275 @@
-//! octopus-sim
+//! `octopus-sim`: a discrete-event simulator of compiled workflows on a spatial machine, with
+//! pluggable runtime schedulers.
+//!
+//! [`simulate`] takes a validated workflow and its analysis (`octopus-owg`), a machine and its cost
+//! model (`octopus-hw`), a placement plan (`octopus-compiler`) and a [`SimConfig`], and returns a
+//! [`SimResult`] (and, on request, the execution log). Requests arrive by the workflow's arrival
+//! process (or as a closed batch), walk the graph (control blocks on CBUs draw branches, loop
+//! counts and map widths; task blocks draw their parameters and run on TBUs chosen by a
+//! [`Scheduler`]), and hand data over the NoC with link occupancy.
+//!
+//! Time is integer cycles. Runs are deterministic: every random draw comes from a stream keyed by
+//! the seed and the identity of what draws it (the arrival process; one request's block instance),
+//! never by the order events happen in, so two schedulers given the same seed see the same
+//! requests, branch outcomes and kernel parameters. The simulator reads no files.
+//!
+//! The model, the schedulers and the metrics are documented in `docs/schedulers.md`.
+
+mod engine;
+mod metrics;
+mod program;
+mod sample;
+pub mod scheduler;
+pub mod schedulers;
+pub mod trace;
+
+use octopus_compiler::Plan;
+use octopus_hw::{CostModel, Machine, TbuKindId};
+use octopus_owg::analysis::Analysis;
+use octopus_owg::index::Idx;
+use octopus_owg::ir::{BlockKind, Workflow};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use metrics::{Idle, SimResult};
+pub use scheduler::{Ctx, Scheduler};
+pub use schedulers::{make_scheduler, scheduler_names};
+pub use trace::{TraceEvent, TraceKind, chrome_trace};
+
+/// Simulated time, in clock cycles of the machine.
+pub type Cycle = u64;
+
+/// A request, numbered from 0 in arrival order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u32);
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// A name from [`scheduler_names`].
+    pub scheduler: String,
+    /// `Some(n)`: a closed batch of `n` requests at time 0, instead of the workflow's arrivals.
+    pub requests: Option<u64>,
+    /// The seed of every random stream of the run.
+    pub seed: u64,
+    /// Whether to keep the execution log ([`SimOutput::trace`]).
+    pub trace: bool,
+}
+
+impl SimConfig {
+    /// A config with the workflow's own arrivals, seed 0 and no trace.
+    pub fn new(scheduler: &str) -> SimConfig {
+        SimConfig { scheduler: scheduler.to_owned(), requests: None, seed: 0, trace: false }
+    }
+}
+
+/// The inputs of a run, borrowed.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The validated workflow.
+    pub workflow: &'a Workflow,
+    /// Its analysis.
+    pub analysis: &'a Analysis,
+    /// The machine.
+    pub machine: &'a Machine,
+    /// Its cost model.
+    pub cost: &'a CostModel<'a>,
+    /// The plan compiled for this workflow on this machine.
+    pub plan: &'a Plan,
+}
+
+/// What a run returns.
+#[derive(Clone, Debug)]
+pub struct SimOutput {
+    /// The metrics.
+    pub result: SimResult,
+    /// The execution log, in the order spans were decided (empty unless [`SimConfig::trace`]).
+    pub trace: Vec<TraceEvent>,
+}
+
+/// Why a run could not be made.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum SimError {
+    /// The scheduler name is not in the registry.
+    #[error("unknown scheduler `{name}`")]
+    #[diagnostic(code(sim::unknown_scheduler), help("valid schedulers: {valid}"))]
+    UnknownScheduler {
+        /// The name asked for.
+        name: String,
+        /// The registry's names, comma separated.
+        valid: String,
+    },
+    /// Nothing to simulate.
+    #[error("zero requests to simulate")]
+    #[diagnostic(
+        code(sim::zero_requests),
+        help("ask for at least one request (`--requests N`, or the workflow's `arrivals`)")
+    )]
+    ZeroRequests,
+    /// The plan was compiled from another workflow.
+    #[error("the plan was compiled for workflow `{plan}`, not for this `{workflow}` (fingerprints differ)")]
+    #[diagnostic(
+        code(sim::plan_workflow),
+        help("recompile the plan: `octopus compile` with this workflow and hardware")
+    )]
+    PlanWorkflow {
+        /// The plan's workflow name.
+        plan: String,
+        /// The simulated workflow's name.
+        workflow: String,
+    },
+    /// The plan was compiled for another machine.
+    #[error("the plan was compiled for hardware `{plan}`, not for this `{machine}` (fingerprints differ)")]
+    #[diagnostic(
+        code(sim::plan_hardware),
+        help("recompile the plan: `octopus compile` with this workflow and hardware")
+    )]
+    PlanHardware {
+        /// The plan's hardware name.
+        plan: String,
+        /// The simulated machine's name.
+        machine: String,
+    },
+    /// The plan does not place a block, or places it outside the machine.
+    #[error("the plan does not place block `{block}` on this machine")]
+    #[diagnostic(code(sim::plan_incomplete), help("recompile the plan with `octopus compile`"))]
+    PlanIncomplete {
+        /// The block's name.
+        block: String,
+    },
+    /// Work remained but nothing was left to happen: a scheduler queued tasks no TBU will take.
+    #[error(
+        "scheduler `{scheduler}` stalled at cycle {time}: {completed} of {requests} requests complete, {queued} tasks queued and no event pending"
+    )]
+    #[diagnostic(code(sim::stalled), help("a scheduler bug: it queued work that no later decision takes"))]
+    Stalled {
+        /// The scheduler.
+        scheduler: String,
+        /// When.
+        time: Cycle,
+        /// Requests complete.
+        completed: u64,
+        /// Requests in the run.
+        requests: u64,
+        /// Tasks left in queues.
+        queued: u64,
+    },
+}
+
+/// Runs one simulation.
+pub fn simulate(inputs: &Inputs<'_>, config: &SimConfig) -> Result<SimOutput, SimError> {
+    simulate_with_progress(inputs, config, &mut |_, _| {})
+}
+
+/// [`simulate`], calling `progress(requests complete, requests)` about every 1% of the requests.
+pub fn simulate_with_progress(
+    inputs: &Inputs<'_>,
+    config: &SimConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SimOutput, SimError> {
+    let sched = make_scheduler(&config.scheduler)?;
+    simulate_with_scheduler(inputs, config, sched, progress)
+}
+
+/// Runs one simulation with a scheduler instance (e.g. one with non-default parameters);
+/// [`SimConfig::scheduler`] is ignored and the result is named after [`Scheduler::name`].
+pub fn simulate_with_scheduler<'a>(
+    inputs: &Inputs<'a>,
+    config: &SimConfig,
+    scheduler: Box<dyn Scheduler + 'a>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SimOutput, SimError> {
+    let env = build_env(inputs, config)?;
+    let clock = inputs.machine.spec.clock_ghz;
+    let tbus = inputs.machine.tbus.len();
+    let mut engine = engine::Engine::new(env, scheduler);
+    engine.run(progress)?;
+    let head = metrics::Head {
+        scheduler: engine.sched.name().to_owned(),
+        workflow: inputs.workflow.name.clone(),
+        hardware: inputs.machine.name().to_owned(),
+        seed: config.seed,
+    };
+    let result = SimResult::new(&engine.st.acc, head, tbus, clock);
+    Ok(SimOutput { result, trace: std::mem::take(&mut engine.st.trace) })
+}
+
+/// Runs several simulations in parallel (rayon), returning their outcomes in input order. Each
+/// run is independent and deterministic, so the results do not depend on the thread count.
+pub fn simulate_many(inputs: &Inputs<'_>, configs: &[SimConfig]) -> Vec<Result<SimOutput, SimError>> {
+    configs.par_iter().map(|c| simulate(inputs, c)).collect()
+}
+
+/// Checks the plan against the workflow and machine, and builds the run's tables.
+fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<'a>, SimError> {
+    let Inputs { workflow: wf, analysis: an, machine, cost, plan } = *inputs;
+    if plan.workflow_fingerprint != octopus_hw::fingerprint(wf) {
+        return Err(SimError::PlanWorkflow { plan: plan.workflow.clone(), workflow: wf.name.clone() });
+    }
+    if plan.machine_fingerprint != machine.fingerprint() {
+        return Err(SimError::PlanHardware {
+            plan: plan.hardware.clone(),
+            machine: machine.name().to_owned(),
+        });
+    }
+    let (arrival_times, n_requests) =
+        engine::arrival_gen(&wf.arrivals, config.requests, machine.spec.clock_ghz);
+    if n_requests == 0 {
+        return Err(SimError::ZeroRequests);
+    }
+    let incomplete = |b: &octopus_owg::ir::Block| SimError::PlanIncomplete { block: b.name.clone() };
+    let kinds = machine.kinds.len();
+    let mut homes = Vec::with_capacity(wf.blocks.len());
+    let mut cbu = Vec::with_capacity(wf.blocks.len());
+    let mut expected = vec![0; wf.blocks.len() * kinds];
+    for (id, b) in wf.blocks.iter_enumerated() {
+        match &b.kind {
+            BlockKind::Task(task) => {
+                let tp = plan.task(id).ok_or_else(|| incomplete(b))?;
+                if tp.homes.is_empty()
+                    || tp.homes.iter().any(|t| t.index() >= machine.tbus.len())
+                    || tp.anchor.index() >= machine.clusters.len()
+                {
+                    return Err(incomplete(b));
+                }
+                homes.push(tp.homes.clone());
+                cbu.push(tp.anchor);
+                for k in 0..kinds {
+                    let e = cost.expected_task_cycles(task, TbuKindId(k as u32));
+                    expected[id.index() * kinds + k] = e.round().max(1.0) as Cycle;
+                }
+            }
+            BlockKind::Control(_) => {
+                let cp = plan.control(id).ok_or_else(|| incomplete(b))?;
+                if cp.cluster.index() >= machine.clusters.len() {
+                    return Err(incomplete(b));
+                }
+                homes.push(Vec::new());
+                cbu.push(cp.cluster);
+            }
+        }
+    }
+    let link_bw = machine.links.iter().map(|l| u64::from(l.bytes_per_cycle.max(1))).collect();
+    let link_lat = machine.links.iter().map(|l| u64::from(l.hop_latency_cycles)).collect();
+    Ok(engine::Env {
+        wf,
+        an,
+        machine,
+        cost,
+        plan,
+        prog: program::Program::new(wf, an),
+        seed: config.seed,
+        homes,
+        cbu,
+        expected,
+        kinds,
+        control_cycles: cost.control_cycles(),
+        link_bw,
+        link_lat,
+        local_bw: u64::from(machine.spec.die.noc.bytes_per_cycle.max(1)),
+        n_requests,
+        arrival_times,
+        trace: config.trace,
+    })
+}

@@ -1,0 +1,162 @@
+//! Run metrics: accumulated during the run ([`Accum`]), summarised as a [`SimResult`].
+//! Definitions are in `docs/schedulers.md`, section "Metrics".
+
+use serde::{Deserialize, Serialize};
+
+use crate::Cycle;
+
+/// Totals the event loop accumulates (TBU-cycles in `u128`, exact).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Accum {
+    pub busy: u128,
+    pub reconfig: u128,
+    pub transfer: u128,
+    pub idle_upstream: u128,
+    pub idle_no_work: u128,
+    /// Integral of requests in the system over time (request-cycles).
+    pub in_system: u128,
+    pub byte_hops: u128,
+    pub reconfigurations: u64,
+    pub tasks: u64,
+    pub control_blocks: u64,
+    /// Drawn task cycles on the fastest TBU kind, summed.
+    pub work: u128,
+    /// Latest end of any request's critical path (arrival plus its longest chain of drawn costs).
+    pub cp_bound: Cycle,
+    pub makespan: Cycle,
+    /// Per completed request, in completion order.
+    pub latencies: Vec<Cycle>,
+}
+
+impl Accum {
+    pub(crate) fn new(requests: u64) -> Accum {
+        Accum { latencies: Vec::with_capacity(requests.min(1 << 24) as usize), ..Accum::default() }
+    }
+}
+
+/// Where TBU time went that was not computation, as fractions of all TBU time (TBUs x makespan).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Idle {
+    /// Idle while no request was in the system.
+    pub no_work: f64,
+    /// Idle while requests were in the system: waiting for work that upstream blocks have not
+    /// released yet (contagious idleness), or not eligible for the work that is ready.
+    pub upstream: f64,
+    /// Loading a configuration.
+    pub reconfig: f64,
+    /// Assigned, waiting for input data to cross the NoC (beyond the overlapping reconfiguration).
+    pub transfer: f64,
+}
+
+/// The summary of one run. Field names are a stable interface (`--format json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimResult {
+    /// The scheduler's name.
+    pub scheduler: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The machine's name.
+    pub hardware: String,
+    /// The seed.
+    pub seed: u64,
+    /// Requests simulated (all complete).
+    pub requests: u64,
+    /// Time from 0 to the completion of the last request, in cycles.
+    pub makespan_cycles: u64,
+    /// The same in seconds.
+    pub makespan_s: f64,
+    /// Requests per second over the makespan.
+    pub throughput_rps: f64,
+    /// Mean request latency (arrival to completion), seconds.
+    pub latency_mean_s: f64,
+    /// Median latency (nearest rank), seconds.
+    pub latency_p50_s: f64,
+    /// 95th percentile latency (nearest rank), seconds.
+    pub latency_p95_s: f64,
+    /// 99th percentile latency (nearest rank), seconds.
+    pub latency_p99_s: f64,
+    /// Fraction of TBU time spent computing.
+    pub utilization: f64,
+    /// Fractions of TBU time not computing; with `utilization` they sum to 1.
+    pub idle: Idle,
+    /// Configurations loaded (on assignment or ahead of time).
+    pub reconfigurations: u64,
+    /// Bytes times mesh hops of every transfer.
+    pub noc_byte_hops: u64,
+    /// Task executions.
+    pub tasks_executed: u64,
+    /// Control block executions.
+    pub control_blocks_executed: u64,
+    /// Mean requests in the system (time integral over the makespan); Little's law:
+    /// `mean_in_system = throughput_rps x latency_mean_s`.
+    pub mean_in_system: f64,
+    /// `max(critical path bound, work bound)`, cycles.
+    pub lower_bound_cycles: u64,
+    /// The latest arrival plus longest chain of drawn task and control costs of any request, cycles.
+    pub critical_path_cycles: u64,
+    /// Drawn task cycles (on the fastest TBU kind) summed, over the number of TBUs, cycles.
+    pub work_bound_cycles: u64,
+    /// `makespan_cycles / lower_bound_cycles` (at least 1).
+    pub makespan_over_lower_bound: f64,
+}
+
+impl SimResult {
+    pub(crate) fn new(acc: &Accum, head: Head, tbus: usize, clock_ghz: f64) -> SimResult {
+        let hz = clock_ghz * 1e9;
+        let makespan = acc.makespan;
+        let makespan_s = makespan as f64 / hz;
+        let n = acc.latencies.len();
+        let mut lat = acc.latencies.clone();
+        lat.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            if n == 0 {
+                return 0.0;
+            }
+            let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
+            lat[rank - 1] as f64 / hz
+        };
+        let mean_latency = lat.iter().map(|&c| c as f64).sum::<f64>() / n.max(1) as f64 / hz;
+        let tbu_time = (tbus as f64) * makespan as f64;
+        let frac = |x: u128| if tbu_time > 0.0 { x as f64 / tbu_time } else { 0.0 };
+        let work_bound = acc.work.div_ceil(tbus.max(1) as u128) as u64;
+        let lower = work_bound.max(acc.cp_bound);
+        SimResult {
+            scheduler: head.scheduler,
+            workflow: head.workflow,
+            hardware: head.hardware,
+            seed: head.seed,
+            requests: n as u64,
+            makespan_cycles: makespan,
+            makespan_s,
+            throughput_rps: if makespan > 0 { n as f64 / makespan_s } else { 0.0 },
+            latency_mean_s: mean_latency,
+            latency_p50_s: pct(0.50),
+            latency_p95_s: pct(0.95),
+            latency_p99_s: pct(0.99),
+            utilization: frac(acc.busy),
+            idle: Idle {
+                no_work: frac(acc.idle_no_work),
+                upstream: frac(acc.idle_upstream),
+                reconfig: frac(acc.reconfig),
+                transfer: frac(acc.transfer),
+            },
+            reconfigurations: acc.reconfigurations,
+            noc_byte_hops: u64::try_from(acc.byte_hops).unwrap_or(u64::MAX),
+            tasks_executed: acc.tasks,
+            control_blocks_executed: acc.control_blocks,
+            mean_in_system: if makespan > 0 { acc.in_system as f64 / makespan as f64 } else { 0.0 },
+            lower_bound_cycles: lower,
+            critical_path_cycles: acc.cp_bound,
+            work_bound_cycles: work_bound,
+            makespan_over_lower_bound: if lower > 0 { makespan as f64 / lower as f64 } else { 1.0 },
+        }
+    }
+}
+
+/// The identifying fields of a result.
+pub(crate) struct Head {
+    pub scheduler: String,
+    pub workflow: String,
+    pub hardware: String,
+    pub seed: u64,
+}

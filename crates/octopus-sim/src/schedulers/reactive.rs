@@ -1,0 +1,166 @@
+//! `reactive`: `static` plus threshold-triggered rebalancing. Every period it measures each task
+//! block's backlog per home TBU; once the largest exceeds the smallest by the threshold, it
+//! migrates one idle home TBU of the least loaded block (one that keeps at least one home) to the
+//! most loaded one: the TBU is reconfigured, pays a migration delay, and takes over a share of the
+//! overloaded block's queued tasks. Rebalancing only ever reacts to an imbalance already observed.
+
+use octopus_hw::TbuId;
+use octopus_owg::index::Idx;
+use octopus_owg::ir::BlockId;
+
+use crate::Cycle;
+use crate::scheduler::{Ctx, QueueId, Scheduler, TaskRef};
+use crate::schedulers::place_on_homes;
+
+/// Parameters of [`Reactive`]; defaults and reasons in `docs/schedulers.md`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReactiveParams {
+    /// Cycles between checks; `None`: the visit-weighted mean expected task duration.
+    pub period: Option<Cycle>,
+    /// Imbalance (queued tasks per home TBU, most loaded block minus least loaded) that triggers a migration.
+    pub threshold: f64,
+    /// Cycles a migration costs on top of the reconfiguration, as a multiple of the TBU's reconfiguration cycles.
+    pub migration_delay_factor: f64,
+    /// Migrations per check, at most.
+    pub max_migrations: usize,
+}
+
+impl Default for ReactiveParams {
+    fn default() -> Self {
+        ReactiveParams { period: None, threshold: 4.0, migration_delay_factor: 1.0, max_migrations: 1 }
+    }
+}
+
+/// The `reactive` baseline.
+#[derive(Clone, Debug)]
+pub struct Reactive {
+    params: ReactiveParams,
+    period: Cycle,
+    /// The current home TBUs of each block (starts as the plan's).
+    homes: Vec<Vec<TbuId>>,
+    /// How many blocks each TBU is home to.
+    home_count: Vec<u32>,
+    /// Migrations done.
+    pub migrations: u64,
+}
+
+impl Reactive {
+    /// A reactive scheduler with these parameters.
+    pub fn new(params: ReactiveParams) -> Reactive {
+        Reactive { params, period: 1, homes: Vec::new(), home_count: Vec::new(), migrations: 0 }
+    }
+
+    fn pressure(&self, ctx: &Ctx<'_>, b: usize) -> f64 {
+        ctx.queued_of_block(BlockId(b as u32)) as f64 / self.homes[b].len() as f64
+    }
+
+    /// One migration if the imbalance exceeds the threshold; whether one happened.
+    fn rebalance(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let blocks: Vec<usize> = (0..self.homes.len()).filter(|&b| !self.homes[b].is_empty()).collect();
+        let Some(&hot) = blocks
+            .iter()
+            .max_by(|&&a, &&b| self.pressure(ctx, a).total_cmp(&self.pressure(ctx, b)).then(b.cmp(&a)))
+        else {
+            return false;
+        };
+        let hot_p = self.pressure(ctx, hot);
+        // Donors: blocks at least `threshold` below, with a spare idle TBU dedicated to them.
+        let mut best: Option<(f64, usize, TbuId)> = None;
+        for &d in &blocks {
+            if d == hot || self.homes[d].len() < 2 {
+                continue;
+            }
+            let p = self.pressure(ctx, d);
+            if hot_p - p < self.params.threshold {
+                continue;
+            }
+            let spare = self.homes[d].iter().copied().find(|&t| {
+                self.home_count[t.index()] == 1 && ctx.is_idle(t) && ctx.queue_len(QueueId::Tbu(t)) == 0
+            });
+            if let Some(t) = spare
+                && best.is_none_or(|(bp, bd, _)| p < bp || (p == bp && d < bd))
+            {
+                best = Some((p, d, t));
+            }
+        }
+        let Some((_, donor, tbu)) = best else {
+            return false;
+        };
+        self.homes[donor].retain(|&t| t != tbu);
+        self.homes[hot].push(tbu);
+        self.homes[hot].sort_unstable();
+        let hot_block = BlockId(hot as u32);
+        let delay = (ctx.reconfig_cycles(tbu) as f64 * self.params.migration_delay_factor).round() as Cycle;
+        ctx.reconfigure(tbu, hot_block, delay);
+        self.migrations += 1;
+        // Hand the new home its share of the backlog: the newest tasks of the longest queues.
+        let share = (ctx.queued_of_block(hot_block) / self.homes[hot].len()).max(1);
+        for _ in 0..share {
+            let longest = self.homes[hot]
+                .iter()
+                .copied()
+                .filter(|&t| t != tbu)
+                .max_by_key(|&t| (ctx.queue_len(QueueId::Tbu(t)), std::cmp::Reverse(t)));
+            let Some(from) = longest else { break };
+            let Some(task) =
+                ctx.queue_iter(QueueId::Tbu(from)).filter(|&t| ctx.task(t).block == hot_block).last()
+            else {
+                break;
+            };
+            if ctx.queue_len(QueueId::Tbu(from)) <= ctx.queue_len(QueueId::Tbu(tbu)) + 1 {
+                break;
+            }
+            ctx.enqueue(task, QueueId::Tbu(tbu));
+        }
+        true
+    }
+}
+
+impl Scheduler for Reactive {
+    fn name(&self) -> &str {
+        "reactive"
+    }
+
+    fn init(&mut self, ctx: &mut Ctx<'_>) {
+        let wf = ctx.workflow();
+        self.homes = wf.blocks.indices().map(|b| ctx.homes(b).to_vec()).collect();
+        self.home_count = vec![0; ctx.tbu_count()];
+        for h in self.homes.iter().flatten() {
+            self.home_count[h.index()] += 1;
+        }
+        self.period = self.params.period.unwrap_or_else(|| {
+            let an = ctx.analysis();
+            let (mut w, mut v) = (0.0, 0.0);
+            for b in wf.tasks() {
+                let home = ctx.homes(b)[0];
+                w += an.blocks[b].visits * ctx.expected_cycles(b, home) as f64;
+                v += an.blocks[b].visits;
+            }
+            if v > 0.0 { (w / v).round() as Cycle } else { 1 }
+        });
+        self.period = self.period.max(1);
+    }
+
+    fn tick_period(&self) -> Option<Cycle> {
+        Some(self.period)
+    }
+
+    fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
+        let block = ctx.task(task).block;
+        place_on_homes(ctx, task, &self.homes[block.index()]);
+    }
+
+    fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
+        if let Some(t) = ctx.queue_front(QueueId::Tbu(tbu)) {
+            ctx.assign(t, tbu);
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        for _ in 0..self.params.max_migrations {
+            if !self.rebalance(ctx) {
+                break;
+            }
+        }
+    }
+}

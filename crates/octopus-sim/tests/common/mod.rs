@@ -1,0 +1,64 @@
+//! Shared fixtures: workflows from inline text, small machines, compiled plans.
+#![allow(dead_code)]
+
+use octopus_compiler::Plan;
+use octopus_hw::{CostModel, Machine};
+use octopus_owg::{Module, NoFiles};
+use octopus_sim::{Inputs, SimConfig, SimOutput};
+
+/// A validated module from inline `.owg` text (panics with the diagnostics when invalid).
+pub fn module(src: &str) -> Module {
+    let checked = octopus_owg::check(src, "test", &NoFiles);
+    match checked.module {
+        Some(m) => m,
+        None => panic!("invalid test workflow:\n{src}\n{:#?}", checked.diagnostics),
+    }
+}
+
+/// The `chip` preset with one die of `clusters_x x clusters_y` clusters of `tbus` TBUs each.
+pub fn machine(clusters_x: u32, clusters_y: u32, tbus: u32) -> Machine {
+    let mut spec = Machine::preset("chip").expect("chip preset").spec;
+    spec.cluster.tbus.truncate(1);
+    spec.cluster.tbus[0].1 = tbus;
+    spec.die.clusters_x = clusters_x;
+    spec.die.clusters_y = clusters_y;
+    spec.package.dies_x = 1;
+    spec.package.dies_y = 1;
+    Machine::from_spec(&spec).expect("valid test machine")
+}
+
+/// Everything a run needs, owned.
+pub struct Setup {
+    pub module: Module,
+    pub machine: Machine,
+    pub plan: Plan,
+}
+
+impl Setup {
+    pub fn new(src: &str, machine: Machine) -> Setup {
+        let module = module(src);
+        let plan = octopus_compiler::compile(&module.workflow, &module.analysis, None, &machine)
+            .unwrap_or_else(|e| panic!("compile: {e:?}"));
+        Setup { module, machine, plan }
+    }
+
+    pub fn run(&self, config: &SimConfig) -> SimOutput {
+        let cost = CostModel::new(&self.machine);
+        let inputs = self.inputs(&cost);
+        octopus_sim::simulate(&inputs, config).unwrap_or_else(|e| panic!("simulate: {e}"))
+    }
+
+    pub fn inputs<'a>(&'a self, cost: &'a CostModel<'a>) -> Inputs<'a> {
+        Inputs {
+            workflow: &self.module.workflow,
+            analysis: &self.module.analysis,
+            machine: &self.machine,
+            cost,
+            plan: &self.plan,
+        }
+    }
+}
+
+pub fn config(scheduler: &str, requests: Option<u64>, seed: u64) -> SimConfig {
+    SimConfig { scheduler: scheduler.to_owned(), requests, seed, trace: false }
+}
