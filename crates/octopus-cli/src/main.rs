@@ -9,6 +9,7 @@
 
 mod commands;
 mod io;
+mod simrun;
 mod table;
 
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ struct Cli {
 enum Command {
     /// Parse, validate and analyse workflow files.
     Check(commands::check::Args),
+    /// Simulate a workflow on a machine under one runtime scheduler.
+    Simulate(commands::simulate::Args),
+    /// Simulate a workflow under several schedulers and compare them.
+    Compare(commands::compare::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
     };
     ExitCode::from(code)
 }

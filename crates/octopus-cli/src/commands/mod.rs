@@ -1,3 +1,5 @@
 //! One module per subcommand; each has an `Args` (clap) and a `run` returning an exit code.
 
 pub mod check;
+pub mod compare;
+pub mod simulate;

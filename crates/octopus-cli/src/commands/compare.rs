@@ -1,0 +1,144 @@
+//! `octopus compare FILE.owg --hw NAME|FILE.ron [--schedulers a,b,...]`: the same workload under
+//! several schedulers, in parallel, with each one's speedup over `static`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use octopus_hw::CostModel;
+use octopus_sim::{Inputs, SimConfig, SimResult};
+use rayon::prelude::*;
+
+use crate::commands::simulate::{Format, check_options, report_sim_error};
+use crate::exit;
+use crate::simrun::{self, Progress};
+use crate::table::{Align, Table, si, sig3};
+
+/// Arguments of `octopus compare`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow (`.owg`).
+    #[arg(value_name = "FILE.owg")]
+    file: PathBuf,
+    /// The hardware: a preset name (`chip`, `package`, `wafer`, ...) or a `.ron` description.
+    #[arg(long, value_name = "NAME|FILE.ron")]
+    hw: String,
+    /// A plan from `octopus compile` (default: compile now).
+    #[arg(long, value_name = "PLAN.ron")]
+    plan: Option<PathBuf>,
+    /// Schedulers to compare, comma separated (default: all). `static`, the baseline of the
+    /// speedups, is always run.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    schedulers: Vec<String>,
+    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
+    #[arg(long, value_name = "N")]
+    requests: Option<u64>,
+    /// The seed of every random draw (the same for every scheduler: they see the same requests).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Runs `octopus compare`.
+pub fn run(args: &Args) -> u8 {
+    let mut names: Vec<String> = if args.schedulers.is_empty() {
+        octopus_sim::scheduler_names().iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        let mut v: Vec<String> = Vec::new();
+        for s in &args.schedulers {
+            let s = s.trim().to_owned();
+            if !s.is_empty() && !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        v
+    };
+    if !names.iter().any(|n| n == "static") {
+        names.insert(0, "static".to_owned());
+    }
+    if let Err(code) = check_options(&names, args.requests) {
+        return code;
+    }
+    let loaded = match simrun::load(&args.file, &args.hw, args.plan.as_ref()) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let cost = CostModel::new(&loaded.machine);
+    let inputs = Inputs {
+        workflow: &loaded.module.workflow,
+        analysis: &loaded.module.analysis,
+        machine: &loaded.machine,
+        cost: &cost,
+        plan: &loaded.plan,
+    };
+    // Progress over all runs: requests completed summed over the schedulers.
+    let done: Mutex<(Vec<u64>, Progress)> = Mutex::new((vec![0; names.len()], Progress::new("compare")));
+    let results: Vec<_> = names
+        .par_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let config =
+                SimConfig { scheduler: name.clone(), requests: args.requests, seed: args.seed, trace: false };
+            octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| {
+                let mut g = done.lock().expect("no panics while holding the lock");
+                g.0[i] = d;
+                let sum = g.0.iter().sum();
+                let total = t * g.0.len() as u64;
+                g.1.update(sum, total);
+            })
+        })
+        .collect();
+    done.lock().expect("no panics while holding the lock").1.finish();
+    let mut ok = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(o) => ok.push(o.result),
+            Err(e) => return report_sim_error(e),
+        }
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&ok).expect("results serialise")),
+        Format::Table => print!("{}", compare_table(&ok)),
+    }
+    exit::OK
+}
+
+/// The human comparison table.
+pub fn compare_table(results: &[SimResult]) -> String {
+    let base = results.iter().find(|r| r.scheduler == "static").map(|r| r.makespan_cycles as f64);
+    let mut t = Table::new(&[
+        ("scheduler", Align::Left),
+        ("makespan s", Align::Right),
+        ("speedup", Align::Right),
+        ("x bound", Align::Right),
+        ("req/s", Align::Right),
+        ("p50 s", Align::Right),
+        ("p99 s", Align::Right),
+        ("util", Align::Right),
+        ("upstream", Align::Right),
+        ("reconfigs", Align::Right),
+        ("byte-hops", Align::Right),
+    ]);
+    let pct = |x: f64| format!("{}%", sig3(100.0 * x));
+    for r in results {
+        let speedup = base.map_or("-".to_owned(), |b| format!("{}x", sig3(b / r.makespan_cycles as f64)));
+        t.row(vec![
+            r.scheduler.clone(),
+            sig3(r.makespan_s),
+            speedup,
+            sig3(r.makespan_over_lower_bound),
+            sig3(r.throughput_rps),
+            sig3(r.latency_p50_s),
+            sig3(r.latency_p99_s),
+            pct(r.utilization),
+            pct(r.idle.upstream),
+            r.reconfigurations.to_string(),
+            si(r.noc_byte_hops as f64),
+        ]);
+    }
+    let head = results.first().map_or(String::new(), |r| {
+        format!("{} on {}: {} requests, seed {}\n\n", r.workflow, r.hardware, r.requests, r.seed)
+    });
+    format!("{head}{}", t.render())
+}

@@ -1,0 +1,157 @@
+//! `octopus simulate FILE.owg --hw NAME|FILE.ron --scheduler NAME`: one simulation run.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use octopus_hw::CostModel;
+use octopus_sim::{Inputs, SimConfig, SimError, SimResult};
+
+use crate::exit;
+use crate::io;
+use crate::simrun::{self, Progress};
+use crate::table::{Align, Table, si, sig3};
+
+/// Arguments of `octopus simulate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow (`.owg`).
+    #[arg(value_name = "FILE.owg")]
+    file: PathBuf,
+    /// The hardware: a preset name (`chip`, `package`, `wafer`, ...) or a `.ron` description.
+    #[arg(long, value_name = "NAME|FILE.ron")]
+    hw: String,
+    /// A plan from `octopus compile` (default: compile now).
+    #[arg(long, value_name = "PLAN.ron")]
+    plan: Option<PathBuf>,
+    /// The runtime scheduler (`static`, `reactive`, `greedy`, ...).
+    #[arg(long, value_name = "NAME")]
+    scheduler: String,
+    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
+    #[arg(long, value_name = "N")]
+    requests: Option<u64>,
+    /// The seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write a Chrome trace-event timeline (opens in Perfetto).
+    #[arg(long, value_name = "OUT.json")]
+    trace: Option<PathBuf>,
+}
+
+/// Output formats of `simulate` and `compare`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Checks the options every run shares; prints the problem and returns the exit code.
+pub fn check_options(schedulers: &[String], requests: Option<u64>) -> Result<(), u8> {
+    for s in schedulers {
+        if let Err(e) = octopus_sim::make_scheduler(s) {
+            eprintln!("{:?}", miette::Report::new(e));
+            return Err(exit::USAGE);
+        }
+    }
+    if requests == Some(0) {
+        eprintln!("{:?}", miette::Report::new(SimError::ZeroRequests));
+        return Err(exit::USAGE);
+    }
+    Ok(())
+}
+
+/// Prints a simulation error; its exit code.
+pub fn report_sim_error(e: SimError) -> u8 {
+    let code = match e {
+        SimError::UnknownScheduler { .. } | SimError::ZeroRequests => exit::USAGE,
+        _ => exit::INVALID,
+    };
+    eprintln!("{:?}", miette::Report::new(e));
+    code
+}
+
+/// Runs `octopus simulate`.
+pub fn run(args: &Args) -> u8 {
+    if let Err(code) = check_options(std::slice::from_ref(&args.scheduler), args.requests) {
+        return code;
+    }
+    let loaded = match simrun::load(&args.file, &args.hw, args.plan.as_ref()) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let cost = CostModel::new(&loaded.machine);
+    let inputs = Inputs {
+        workflow: &loaded.module.workflow,
+        analysis: &loaded.module.analysis,
+        machine: &loaded.machine,
+        cost: &cost,
+        plan: &loaded.plan,
+    };
+    let config = SimConfig {
+        scheduler: args.scheduler.clone(),
+        requests: args.requests,
+        seed: args.seed,
+        trace: args.trace.is_some(),
+    };
+    let mut progress = Progress::new(&args.scheduler);
+    let out = octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| progress.update(d, t));
+    progress.finish();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return report_sim_error(e),
+    };
+    if let Some(path) = &args.trace {
+        let json = octopus_sim::chrome_trace(&out.trace, &loaded.machine, &loaded.module.workflow);
+        if let Err(m) = io::write_atomic(path, json.as_bytes()) {
+            io::report_error(&m);
+            return exit::USAGE;
+        }
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&out.result).expect("results serialise")),
+        Format::Table => print!("{}", result_table(&out.result)),
+    }
+    exit::OK
+}
+
+/// The human summary of one run.
+pub fn result_table(r: &SimResult) -> String {
+    let mut t = Table::new(&[("metric", Align::Left), ("value", Align::Right)]);
+    let pct = |x: f64| format!("{}%", sig3(100.0 * x));
+    let rows: Vec<(&str, String)> = vec![
+        ("requests", r.requests.to_string()),
+        ("makespan", format!("{}s ({} cycles)", sig3(r.makespan_s), si(r.makespan_cycles as f64))),
+        (
+            "lower bound",
+            format!("{} cycles (x{})", si(r.lower_bound_cycles as f64), sig3(r.makespan_over_lower_bound)),
+        ),
+        ("throughput", format!("{} req/s", sig3(r.throughput_rps))),
+        ("latency mean", format!("{}s", sig3(r.latency_mean_s))),
+        ("latency p50", format!("{}s", sig3(r.latency_p50_s))),
+        ("latency p95", format!("{}s", sig3(r.latency_p95_s))),
+        ("latency p99", format!("{}s", sig3(r.latency_p99_s))),
+        ("utilization", pct(r.utilization)),
+        ("idle: no work", pct(r.idle.no_work)),
+        ("idle: upstream", pct(r.idle.upstream)),
+        ("idle: reconfig", pct(r.idle.reconfig)),
+        ("idle: transfer", pct(r.idle.transfer)),
+        ("reconfigurations", r.reconfigurations.to_string()),
+        ("NoC byte-hops", si(r.noc_byte_hops as f64)),
+        ("tasks executed", r.tasks_executed.to_string()),
+    ];
+    for (k, v) in rows {
+        t.row(vec![k.to_owned(), v]);
+    }
+    format!(
+        "{} on {}: scheduler `{}`, seed {}\n\n{}",
+        r.workflow,
+        r.hardware,
+        r.scheduler,
+        r.seed,
+        t.render()
+    )
+}

@@ -1,0 +1,122 @@
+//! What `simulate` and `compare` share: loading a workflow, a machine (`--hw NAME|FILE.ron`) and a
+//! plan (`--plan FILE.ron`, or compiled on the spot), and the progress bar.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use miette::{NamedSource, Report};
+use octopus_compiler::Plan;
+use octopus_hw::Machine;
+use octopus_owg::Module;
+
+use crate::commands::check::{check_file, print_diagnostics};
+use crate::exit;
+use crate::io;
+
+/// A workflow, a machine and a plan, ready to simulate.
+pub struct Loaded {
+    /// The validated workflow.
+    pub module: Module,
+    /// The machine.
+    pub machine: Machine,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Loads everything a simulation needs; on failure prints why and returns the exit code.
+pub fn load(file: &Path, hw: &str, plan: Option<&PathBuf>) -> Result<Loaded, u8> {
+    let source = io::read_text(file).map_err(|m| {
+        io::report_error(&m);
+        exit::USAGE
+    })?;
+    let checked = check_file(file, &source);
+    print_diagnostics(file, &source, &checked.diagnostics);
+    let Some(module) = checked.module else {
+        return Err(exit::INVALID);
+    };
+    let machine = load_machine(hw)?;
+    let plan = match plan {
+        Some(path) => {
+            let text = io::read_text(path).map_err(|m| {
+                io::report_error(&m);
+                exit::USAGE
+            })?;
+            Plan::from_ron(&text).map_err(|e| {
+                eprintln!("{:?}", Report::new(e).wrap_err(format!("in `{}`", path.display())));
+                exit::INVALID
+            })?
+        }
+        None => octopus_compiler::compile(&module, &machine).map_err(|errors| {
+            for e in errors {
+                let report = Report::new(e)
+                    .with_source_code(NamedSource::new(file.display().to_string(), source.clone()));
+                eprintln!("{report:?}");
+            }
+            exit::INVALID
+        })?,
+    };
+    Ok(Loaded { module, machine, plan })
+}
+
+/// `--hw NAME|FILE.ron`: a hardware description file when it ends in `.ron` or contains a path
+/// separator (the rule of `octopus hw`), a preset name otherwise.
+pub fn load_machine(hw: &str) -> Result<Machine, u8> {
+    let path = Path::new(hw);
+    if hw.ends_with(".ron") || hw.contains(std::path::MAIN_SEPARATOR) || hw.contains('/') {
+        let text = io::read_text(path).map_err(|m| {
+            io::report_error(&m);
+            exit::USAGE
+        })?;
+        Machine::from_ron(&text, hw).map_err(|errors| {
+            for e in errors {
+                eprintln!("{:?}", Report::new(e));
+            }
+            exit::INVALID
+        })
+    } else {
+        Machine::preset(hw).map_err(|e| {
+            eprintln!("{:?}", Report::new(e));
+            exit::USAGE
+        })
+    }
+}
+
+/// A progress bar on stderr that appears only once a run has taken more than a second, and never
+/// when stderr is not a terminal.
+pub struct Progress {
+    started: Instant,
+    bar: Option<ProgressBar>,
+    label: String,
+}
+
+impl Progress {
+    /// A progress reporter for runs labelled `label`.
+    pub fn new(label: &str) -> Progress {
+        Progress { started: Instant::now(), bar: None, label: label.to_owned() }
+    }
+
+    /// Reports `done` of `total`.
+    pub fn update(&mut self, done: u64, total: u64) {
+        if self.bar.is_none() && self.started.elapsed() > Duration::from_secs(1) {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} requests, eta {eta}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(self.label.clone());
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
