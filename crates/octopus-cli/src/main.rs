@@ -42,6 +42,8 @@ enum Command {
     Simulate(commands::simulate::Args),
     /// Simulate a workflow under several schedulers and compare them.
     Compare(commands::compare::Args),
+    /// Convert workflows written by others (WfCommons instances) into `.owg` files.
+    Import(commands::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
+        Command::Import(args) => commands::import::run(&args),
     };
     ExitCode::from(code)
 }
