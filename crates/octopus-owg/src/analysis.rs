@@ -234,7 +234,10 @@ impl Analysis {
                 _ => longest(),
             };
             dist[v] = before + cost(v);
-            best = best.max(dist[v]);
+            // Paths end at sinks; a block inside a region is no end (its closer follows).
+            if self.succs[v].is_empty() {
+                best = best.max(dist[v]);
+            }
         }
         best
     }
@@ -275,5 +278,128 @@ impl Analysis {
             }
         }
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Module, NoFiles, check};
+
+    fn module(src: &str) -> Module {
+        let c = check(src, "t", &NoFiles);
+        let rendered = crate::render(&c.diagnostics, src, "t.owg");
+        c.module.unwrap_or_else(|| panic!("invalid:\n{rendered}"))
+    }
+
+    fn info<'m>(m: &'m Module, name: &str) -> &'m BlockInfo {
+        &m.analysis.blocks[m.workflow.block_by_name(name).expect("declared")]
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn loop_of_uniform_count_visits_its_body_two_and_a_half_times() {
+        let m = module(
+            "task a = compute(ops = 1M)
+             loop l(count = uniform(1, 4), max = 10) join e
+             flow l -> a -> e",
+        );
+        let a = info(&m, "a");
+        assert!(close(a.visits, 2.5), "{}", a.visits);
+        // Var of the discrete uniform on 1..=4 is (4^2 - 1) / 12.
+        assert!(close(a.visits_cv, (15.0_f64 / 12.0).sqrt() / 2.5));
+        assert!(close(m.analysis.expected_work, 2.5e6));
+        assert!(close(m.analysis.worst_work, 4e6));
+        assert_eq!(a.class, Some(Class::Dynamic));
+        assert_eq!(a.region, m.workflow.block_by_name("l"));
+    }
+
+    #[test]
+    fn branch_inside_a_map_splits_the_mean_width() {
+        let m = module(
+            "task x = compute(ops = 1M)
+             task y = compute(ops = 3M)
+             map m(width = choice(2: 0.5, 4: 0.5)) join m_end
+             branch b join b_end
+             flow m -> b
+             flow b -> x [p = 0.7]
+             flow b -> y [p = 0.3]
+             flow x -> b_end
+             flow y -> b_end
+             flow b_end -> m_end",
+        );
+        let (x, y) = (info(&m, "x"), info(&m, "y"));
+        assert!(close(x.visits, 2.1) && close(y.visits, 0.9), "{} {}", x.visits, y.visits);
+        // Compound sum of N ~ width (mean 3, variance 1) Bernoulli(0.7) draws:
+        // Var = E[N] p (1 - p) + Var[N] p^2 = 3 * 0.21 + 0.49.
+        assert!(close(x.visits_cv, (3.0 * 0.21 + 0.49_f64).sqrt() / 2.1));
+        assert!(close(m.analysis.expected_work, 2.1e6 + 0.9 * 3e6));
+        // Worst case: width 4, the costlier alternative each time.
+        assert!(close(m.analysis.worst_work, 4.0 * 3e6));
+        // Critical path: one copy of the map's body, the branch's weighted mean.
+        assert!(close(m.analysis.critical_path, 0.7 * 1e6 + 0.3 * 3e6));
+    }
+
+    #[test]
+    fn compound_cv_of_a_loop_around_a_loop_matches_the_formula() {
+        let m = module(
+            "task a = compute(ops = uniform(1M, 3M))
+             loop outer(count = choice(1: 0.5, 3: 0.5), max = 3) join outer_end
+             loop inner(count = uniform(0, 2), max = 2) join inner_end
+             flow outer -> inner -> a -> inner_end -> outer_end",
+        );
+        let a = info(&m, "a");
+        // N: mean 2, var 1. C on {0, 1, 2}: mean 1, var 2/3.
+        let (en, vn, ec, vc) = (2.0, 1.0, 1.0, 2.0 / 3.0);
+        let mean = en * ec;
+        let var = en * vc + vn * ec * ec;
+        assert!(close(a.visits, mean));
+        assert!(close(a.visits_cv, var.sqrt() / mean));
+        // ops uniform on [1M, 3M]: cv = (2M / sqrt(12)) / 2M.
+        assert!(close(a.ops, 2e6) && close(a.ops_cv, 1.0 / 12.0_f64.sqrt()));
+    }
+
+    #[test]
+    fn critical_path_of_a_diamond_takes_the_longer_side() {
+        let m = module(
+            "task s = compute(ops = 1M)
+             task l = compute(ops = 5M)
+             task r = compute(ops = 2M)
+             task t = compute(ops = 1M)
+             fork f join f_end
+             flow s -> f
+             flow f -> l -> f_end
+             flow f -> r -> f_end
+             flow f_end -> t",
+        );
+        assert!(close(m.analysis.critical_path, 7e6));
+        assert!(close(m.analysis.expected_work, 9e6));
+        let ids: Vec<BlockId> = m.workflow.blocks.indices().collect();
+        let unit = m.analysis.critical_path_with(&m.workflow, &|_| 1.0);
+        // s, f, l, f_end, t: five blocks on the longest path at cost 1 each.
+        assert!(close(unit, 5.0));
+        assert!(close(m.analysis.expected_work_with(&|b| if b == ids[0] { 2.0 } else { 0.0 }), 2.0));
+    }
+
+    #[test]
+    fn loop_critical_path_multiplies_the_body_by_the_mean_count() {
+        let m = module(
+            "task a = compute(ops = 2M)
+             task b = compute(ops = 1M)
+             loop l(continue = 0.5, max = 2) join e
+             flow l -> a -> e -> b",
+        );
+        // continue 0.5, max 2: one iteration w.p. 0.5, two w.p. 0.5.
+        assert!(close(info(&m, "a").visits, 1.5));
+        assert!(close(m.analysis.critical_path, 1.5 * 2e6 + 1e6));
+    }
+
+    #[test]
+    fn delay_counts_nominal_operations() {
+        let m = module("task d = delay(time = 20 ms)");
+        assert!(close(info(&m, "d").ops, 0.02 * NOMINAL_OPS_PER_SECOND));
     }
 }

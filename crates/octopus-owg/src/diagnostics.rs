@@ -4,7 +4,7 @@
 //! `docs/language.md`). All variants carry the same fields: a message, a primary span with its
 //! label, a help text, and secondary labels. Rendering is miette's: [`crate::render`] for plain text.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
@@ -51,6 +51,11 @@ macro_rules! diagnostics {
             /// Every kind, in declaration order.
             #[cfg(test)]
             pub(crate) const ALL: &[Kind] = &[$(Kind::$variant,)*];
+        }
+
+        impl Diagnostic {
+            /// Every code, errors first, in the order of `docs/language.md`.
+            pub const CODES: &[&str] = &[$($code,)*];
         }
 
         impl Diagnostic {
@@ -224,18 +229,36 @@ pub(crate) fn diag(
     Diagnostic::new(kind, span, message.into(), label.into(), help.into())
 }
 
-/// Renders diagnostics as plain, colour-free text 100 columns wide, like rustc.
+/// How many diagnostics [`render`] draws with their source; the rest get one line each, so that
+/// the output stays proportionate on pathological inputs.
+pub const RENDER_FULL: usize = 100;
+
+/// Renders diagnostics as plain, colour-free text 100 columns wide, like rustc: the first
+/// [`RENDER_FULL`] with their source lines and labels, any further ones as `path:line:col` lines.
 pub fn render(diagnostics: &[Diagnostic], source: &str, path: &str) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-    let source = Arc::new(NamedSource::new(path, source.to_owned()));
+    let named = Arc::new(NamedSource::new(path, source.to_owned()));
     let mut out = String::new();
-    for d in diagnostics {
-        let report = miette::Report::new(d.clone()).with_source_code(Arc::clone(&source));
+    for d in diagnostics.iter().take(RENDER_FULL) {
+        let report = miette::Report::new(d.clone()).with_source_code(Arc::clone(&named));
         if handler.render_report(&mut out, report.as_ref()).is_err() {
             // Writing into a String cannot fail; keep the message at least.
             out.push_str(&d.to_string());
         }
         out.push('\n');
+    }
+    if diagnostics.len() > RENDER_FULL {
+        let line_starts: Vec<usize> =
+            std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let _ = writeln!(out, "... and {} more:", diagnostics.len() - RENDER_FULL);
+        for d in &diagnostics[RENDER_FULL..] {
+            let at = d.parts().1.start as usize;
+            let line = line_starts.partition_point(|s| *s <= at);
+            let start = line_starts[line - 1];
+            let col = source.get(start..at).map_or(1, |s| s.chars().count() + 1);
+            let kind = if d.is_error() { "error" } else { "warning" };
+            let _ = writeln!(out, "{path}:{line}:{col}: {kind}[{}]: {d}", d.code_str());
+        }
     }
     out
 }

@@ -612,6 +612,18 @@ impl BoundedCount {
                     pmf[0] = 1.0;
                 }
             }
+            // Discrete distributions: a histogram, linear in values plus bound (the CDF route
+            // would cost values times bound).
+            CountDist::Dist(Dist::Choice(items)) => {
+                for (v, w) in items {
+                    pmf[(v.round().max(0.0) as usize).min(n - 1)] += w;
+                }
+            }
+            CountDist::Dist(Dist::Empirical { values, .. }) => {
+                for v in values {
+                    pmf[(v.round().max(0.0) as usize).min(n - 1)] += 1.0;
+                }
+            }
             CountDist::Dist(d) => {
                 let mut prev = 0.0;
                 for (i, slot) in pmf.iter_mut().enumerate() {

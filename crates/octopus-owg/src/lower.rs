@@ -407,8 +407,9 @@ impl<'a> Cx<'a, '_> {
         names: &[&str],
         positional: usize,
         owner: &str,
-    ) -> Vec<Option<&'x Arg<'y>>> {
+    ) -> (Vec<Option<&'x Arg<'y>>>, bool) {
         let mut slots: Vec<Option<&Arg<'y>>> = vec![None; names.len()];
+        let mut rejected = false;
         let mut seen_named = false;
         let mut position = 0;
         for arg in &args.items {
@@ -445,6 +446,7 @@ impl<'a> Cx<'a, '_> {
                     }
                 }
                 None if seen_named => {
+                    rejected = true;
                     self.report(
                         Kind::BadArgument,
                         arg.span,
@@ -455,6 +457,7 @@ impl<'a> Cx<'a, '_> {
                     continue;
                 }
                 None if position >= positional.min(names.len()) => {
+                    rejected = true;
                     let help = if positional == 0 {
                         format!("{owner} takes named arguments only: {}", list(names))
                     } else {
@@ -492,10 +495,14 @@ impl<'a> Cx<'a, '_> {
                 None => slots[slot] = Some(arg),
             }
         }
-        slots
+        (slots, rejected)
     }
 
-    fn missing(&mut self, at: Span, param: &str, owner: &str, doc: &str) {
+    /// Reports a missing argument, unless `rejected`: an argument was misplaced, and is likely the missing one.
+    fn missing(&mut self, rejected: bool, at: Span, param: &str, owner: &str, doc: &str) {
+        if rejected {
+            return;
+        }
         self.report(
             Kind::MissingParam,
             at,
@@ -558,7 +565,7 @@ impl<'a> Cx<'a, '_> {
                             dimension.describe(),
                             units::units_of(dimension)
                         ),
-                        None => format!("units of {}: {}", dimension.describe(), units::units_of(dimension)),
+                        None => format!("units of {}: {}", noun(dimension), units::units_of(dimension)),
                     };
                     self.report(
                         Kind::UnknownUnit,
@@ -574,7 +581,7 @@ impl<'a> Cx<'a, '_> {
                     let help = if dimension == Dimension::Ratio {
                         format!("{what} is a plain number: remove the unit")
                     } else {
-                        format!("units of {}: {}", dimension.describe(), units::units_of(dimension))
+                        format!("units of {}: {}", noun(dimension), units::units_of(dimension))
                     };
                     self.report(
                         Kind::UnitMismatch,
@@ -640,7 +647,11 @@ impl<'a> Cx<'a, '_> {
                     value.span(),
                     format!("{what} must be {}, found {}{rounds}", positive(p.allow_zero), num(c)),
                     if c < 0.0 { "negative" } else { "zero" },
-                    format!("{what} is {}: give it a value above zero", p.dimension.describe()),
+                    if p.allow_zero {
+                        format!("{what} is {}: 0 or more", p.dimension.describe())
+                    } else {
+                        format!("{what} is {}: give it a value above zero", p.dimension.describe())
+                    },
                 );
                 return None;
             }
@@ -678,14 +689,14 @@ impl<'a> Cx<'a, '_> {
             return self.choice(call, p);
         }
         let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
-        let slots = self.bind(&call.args, &names, names.len(), &owner);
+        let (slots, rejected) = self.bind(&call.args, &names, names.len(), &owner);
         let mut values = Vec::with_capacity(specs.len());
         let mut ok = true;
         let mut strings = Vec::new();
         for ((pname, kind), slot) in specs.iter().zip(&slots) {
             let Some(arg) = slot else {
                 if !(*name == "empirical" && *pname == "column") {
-                    self.missing(call.name.span, pname, &owner, "");
+                    self.missing(rejected, call.name.span, pname, &owner, "");
                     ok = false;
                 }
                 strings.push(None);
@@ -844,7 +855,13 @@ impl<'a> Cx<'a, '_> {
                 let (column, column_span) = match &strings[1] {
                     Some((c, s)) => (c.clone(), *s),
                     None => {
-                        self.missing(call.name.span, "column", &owner, "the CSV column to draw from");
+                        self.missing(
+                            rejected,
+                            call.name.span,
+                            "column",
+                            &owner,
+                            "the CSV column to draw from",
+                        );
                         return None;
                     }
                 };
@@ -1035,7 +1052,7 @@ impl<'a> Cx<'a, '_> {
         let owner = format!("kernel `{}`", kind.name());
         let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
         names.push("dtype");
-        let slots = self.bind(&call.args, &names, specs.len(), &owner);
+        let (slots, rejected) = self.bind(&call.args, &names, specs.len(), &owner);
         let mut params = Vec::with_capacity(specs.len());
         let mut ok = true;
         for (spec, slot) in specs.iter().zip(&slots) {
@@ -1054,7 +1071,7 @@ impl<'a> Cx<'a, '_> {
                 None => match spec.default {
                     Some(d) => Some(Dist::Const(d)),
                     None => {
-                        self.missing(call.name.span, spec.name, &owner, spec.doc);
+                        self.missing(rejected, call.name.span, spec.name, &owner, spec.doc);
                         None
                     }
                 },
@@ -1137,11 +1154,17 @@ impl<'a> Cx<'a, '_> {
                 None
             }
             OpenerKind::Map => {
-                let slots = self.bind(args, &["width", "max"], 0, &owner);
+                let (slots, rejected) = self.bind(args, &["width", "max"], 0, &owner);
                 let width = match slots[0] {
                     Some(a) => self.dist(&a.value, count_param("width")),
                     None => {
-                        self.missing(name.span, "width", &owner, "how many copies of the region run");
+                        self.missing(
+                            rejected,
+                            name.span,
+                            "width",
+                            &owner,
+                            "how many copies of the region run",
+                        );
                         return None;
                     }
                 };
@@ -1187,7 +1210,7 @@ impl<'a> Cx<'a, '_> {
                 Some(count)
             }
             OpenerKind::Loop => {
-                let slots = self.bind(args, &["count", "continue", "max"], 0, &owner);
+                let (slots, rejected) = self.bind(args, &["count", "continue", "max"], 0, &owner);
                 let max = match slots[2] {
                     Some(a) => self.bound(a),
                     None => {
@@ -1217,6 +1240,7 @@ impl<'a> Cx<'a, '_> {
                     }
                     (None, None) => {
                         self.missing(
+                            rejected,
                             name.span,
                             "count",
                             &owner,
@@ -1365,7 +1389,7 @@ impl<'a> Cx<'a, '_> {
 
     /// `[bytes = SIZE, p = P]`: the bytes (`None` after an error) and the probability with its span.
     fn flow_attrs(&mut self, attrs: &Args<'_>) -> (Option<Dist>, Option<(f64, Span)>) {
-        let slots = self.bind(attrs, &["bytes", "p"], 0, "a flow");
+        let (slots, _) = self.bind(attrs, &["bytes", "p"], 0, "a flow");
         let bytes = match slots[0] {
             Some(a) => self.dist(
                 &a.value,
@@ -1387,10 +1411,11 @@ impl<'a> Cx<'a, '_> {
     fn arrivals(&mut self, call: &Call<'_>) -> Option<Arrivals> {
         match call.name.text {
             "poisson" => {
-                let slots = self.bind(&call.args, &["rate", "requests"], 2, "`poisson`");
+                let (slots, rejected) = self.bind(&call.args, &["rate", "requests"], 2, "`poisson`");
                 let rate = match slots[0] {
                     None => {
                         self.missing(
+                            rejected,
                             call.name.span,
                             "rate",
                             "`poisson`",
@@ -1418,9 +1443,10 @@ impl<'a> Cx<'a, '_> {
                 }
             }
             "batch" => {
-                let slots = self.bind(&call.args, &["requests"], 1, "`batch`");
+                let (slots, rejected) = self.bind(&call.args, &["requests"], 1, "`batch`");
                 if slots[0].is_none() {
                     self.missing(
+                        rejected,
                         call.name.span,
                         "requests",
                         "`batch`",
@@ -1431,11 +1457,17 @@ impl<'a> Cx<'a, '_> {
                 self.requests(slots[0], Some(1))?.map(|requests| Arrivals::Batch { requests })
             }
             "replay" => {
-                let slots = self.bind(&call.args, &["file", "column", "requests"], 3, "`replay`");
+                let (slots, rejected) = self.bind(&call.args, &["file", "column", "requests"], 3, "`replay`");
                 let requests = self.requests(slots[2], None);
                 let file = match slots[0] {
                     None => {
-                        self.missing(call.name.span, "file", "`replay`", "a CSV file of arrival times");
+                        self.missing(
+                            rejected,
+                            call.name.span,
+                            "file",
+                            "`replay`",
+                            "a CSV file of arrival times",
+                        );
                         None
                     }
                     Some(a) => self.string(a, "file"),
@@ -1554,6 +1586,17 @@ fn round_dist(d: Dist) -> Dist {
     }
 }
 
+/// The dimension as the object of "a unit of ...".
+fn noun(d: Dimension) -> &'static str {
+    match d {
+        Dimension::Count => "count",
+        Dimension::Bytes => "size",
+        Dimension::Time => "time",
+        Dimension::Rate => "rate",
+        Dimension::Ratio => "plain numbers",
+    }
+}
+
 fn positive(allow_zero: bool) -> &'static str {
     if allow_zero { "0 or more" } else { "positive" }
 }
@@ -1569,7 +1612,7 @@ fn example(d: Dimension) -> &'static str {
 }
 
 /// "`a`, `b` and `c`".
-fn list(names: &[&str]) -> String {
+pub(crate) fn list(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.len() {
         0 => "nothing".into(),

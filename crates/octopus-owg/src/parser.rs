@@ -113,32 +113,52 @@ impl Value<'_> {
     }
 }
 
-/// Parses a whole file. On syntax errors, returns every one found: after an error, parsing resumes
-/// at the next line that starts with a statement keyword.
+/// Parses a whole file, one statement at a time. On syntax errors, returns every one found: after
+/// an error, parsing resumes at the next line that starts with a statement keyword.
 pub(crate) fn parse(source: &str) -> Result<Vec<Stmt<'_>>, Vec<Diagnostic>> {
     if let Some(d) = check_nesting(source) {
         return Err(vec![d]);
     }
     let mut errors = Vec::new();
     let mut stmts = Vec::new();
+    // Where the next statement may start, and where the last one started (to describe an error
+    // with pest's furthest attempt, which may lie in the optional tail of that statement).
     let mut offset = 0;
+    let mut last_start = 0;
     loop {
-        match OwgParser::parse(Rule::file, &source[offset..]) {
-            Ok(mut pairs) => {
-                if errors.is_empty() {
-                    let file = pairs.next().expect("the file rule produces one pair");
-                    let lower = Lower { offset };
-                    stmts.extend(
-                        file.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| lower.stmt(p)),
-                    );
+        match OwgParser::parse(Rule::step, &source[offset..]) {
+            Ok(pairs) => {
+                let lower = Lower { offset };
+                let mut done = true;
+                for p in pairs {
+                    if p.as_rule() == Rule::EOI {
+                        break;
+                    }
+                    done = false;
+                    let span = lower.span(&p);
+                    last_start = span.start as usize;
+                    offset = span.end as usize;
+                    if errors.is_empty() {
+                        stmts.push(lower.stmt(p));
+                    }
                 }
-                break;
+                if done {
+                    break;
+                }
             }
-            Err(e) => {
-                let (d, pos) = syntax_error(source, offset, &e);
+            Err(step_error) => {
+                let (d, pos) = match OwgParser::parse(Rule::file, &source[last_start..]) {
+                    Err(e) => syntax_error(source, last_start, &e),
+                    // Cannot happen (the statement at `offset` does not parse), but the step's own
+                    // error is a fine description too.
+                    Ok(_) => syntax_error(source, offset, &step_error),
+                };
                 errors.push(d);
-                match resume_point(source, pos) {
-                    Some(next) => offset = next,
+                match resume_point(source, pos.max(offset)) {
+                    Some(next) => {
+                        offset = next;
+                        last_start = next;
+                    }
                     None => break,
                 }
             }
@@ -250,6 +270,12 @@ fn syntax_error(source: &str, offset: usize, e: &pest::error::Error<Rule>) -> (D
     };
     let help = if keyword_found {
         format!("{found} is a keyword and cannot be a name; choose another name")
+    } else if expected.first() == Some(&"`=`") {
+        "a task is written `task NAME = KERNEL(ARGS)`, a named argument `NAME = VALUE`".to_owned()
+    } else if expected.contains(&"`)`") {
+        "arguments are separated by commas, and the list ends with `)`".to_owned()
+    } else if expected.contains(&"`]`") {
+        "flow attributes are separated by commas, and the list ends with `]`".to_owned()
     } else if expected.iter().any(|w| w.starts_with("a statement")) {
         "a statement starts with `workflow`, `arrivals`, `task`, `branch`, `fork`, `map`, `loop` or `flow`"
             .to_owned()
@@ -287,7 +313,7 @@ fn found_at(source: &str, pos: usize) -> (String, Span) {
 fn describe(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of file",
-        Rule::ident | Rule::call => "a name",
+        Rule::ident | Rule::call | Rule::named => "a name",
         Rule::quantity | Rule::number => "a number",
         Rule::unit => "a unit",
         Rule::string | Rule::string_inner => "a string",
@@ -316,7 +342,7 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::control_stmt
         | Rule::flow_stmt => "a statement",
         Rule::value => "a value",
-        Rule::WHITESPACE | Rule::COMMENT | Rule::statement => "a statement",
+        Rule::WHITESPACE | Rule::statement | Rule::step => "a statement",
     }
 }
 
@@ -406,8 +432,7 @@ impl Lower {
 
     fn arg<'a>(&self, p: Pair<'a, Rule>) -> Arg<'a> {
         let span = self.span(&p);
-        let parts: Vec<Pair<'a, Rule>> = p.into_inner().collect();
-        let mut it = parts.into_iter().peekable();
+        let mut it = p.into_inner().peekable();
         let mut name = None;
         let mut values = Vec::new();
         while let Some(q) = it.next() {
@@ -428,8 +453,14 @@ impl Lower {
     fn value<'a>(&self, p: Pair<'a, Rule>) -> Value<'a> {
         let span = self.span(&p);
         match p.as_rule() {
-            Rule::call => Value::Call(self.call(p)),
-            Rule::ident => Value::Name(self.name(p)),
+            Rule::named => {
+                let mut inner = p.into_inner();
+                let name = self.name(inner.next().expect("named has a name"));
+                match inner.next() {
+                    Some(args) => Value::Call(Call { name, args: self.args(args), span }),
+                    None => Value::Name(name),
+                }
+            }
             Rule::string => {
                 let raw = p.into_inner().next().map_or("", |s| s.as_str());
                 let mut text = String::with_capacity(raw.len());

@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashSet};
 use crate::diagnostics::{Diagnostic, Kind, diag, num};
 use crate::index::{Idx, IndexVec};
 use crate::ir::{BlockId, FlowId, Span};
-use crate::lower::{LKind, Lowered};
+use crate::lower::{LKind, Lowered, list};
 use crate::parser::OpenerKind;
 
 /// Graph facts of a structurally valid workflow.
@@ -287,17 +287,18 @@ impl Validator<'_, '_> {
                 "flows never go back: to repeat blocks, put them in a loop region, \
                  `loop NAME(count = DIST, max = N) join END` with `flow NAME -> ... -> END`",
             );
-            for f in &cycle[..cycle.len() - 1] {
+            for f in cycle[..cycle.len() - 1].iter().take(8) {
                 d = d.with(self.flow_span(*f), "part of the cycle");
             }
             self.diags.push(d);
             if !reached[scc[0]] {
-                let names: Vec<String> = scc.iter().take(8).map(|b| format!("`{}`", self.name(*b))).collect();
-                let more = if scc.len() > 8 { format!(" and {} more", scc.len() - 8) } else { String::new() };
+                let names: Vec<&str> = scc.iter().take(8).map(|b| self.name(*b)).collect();
+                let more =
+                    if scc.len() > 8 { format!(" (and {} more)", scc.len() - 8) } else { String::new() };
                 self.diags.push(diag(
                     Kind::Unreachable,
                     self.lowered.blocks[scc[0]].span,
-                    format!("{}{more} can never run: no request enters their cycle", names.join(", ")),
+                    format!("{}{more} can never run: no request enters their cycle", list(&names)),
                     "never reached",
                     "a request starts at the blocks without incoming flows; none of them leads here",
                 ));
@@ -484,10 +485,14 @@ impl Validator<'_, '_> {
             }
         }
         let mut ok = true;
+        let mut reported = HashSet::new();
         for r in regions {
             if region[r.opener] != region[r.closer] {
                 ok = false;
                 let other = region[r.opener].or(region[r.closer]).expect("one of them is in a region");
+                if !reported.insert((r.opener.min(other), r.opener.max(other))) {
+                    continue;
+                }
                 self.diags.push(
                     diag(
                         Kind::RegionOverlap,
