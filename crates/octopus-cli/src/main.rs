@@ -44,6 +44,10 @@ enum Command {
     Compare(commands::compare::Args),
     /// Convert workflows written by others (WfCommons instances) into `.owg` files.
     Import(commands::import::Args),
+    /// List and show hardware: presets and `.ron` descriptions.
+    Hw(commands::hw::Args),
+    /// Compile a workflow onto hardware: a placement plan and its report.
+    Compile(commands::compile::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Import(args) => commands::import::run(&args),
+        Command::Hw(args) => commands::hw::run(&args),
+        Command::Compile(args) => commands::compile::run(&args),
     };
     ExitCode::from(code)
 }

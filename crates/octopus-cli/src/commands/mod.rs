@@ -4,3 +4,5 @@ pub mod check;
 pub mod compare;
 pub mod simulate;
 pub mod import;
+pub mod compile;
+pub mod hw;

@@ -1,0 +1,159 @@
+//! `octopus compile FILE.owg --hw NAME|FILE.ron [-o PLAN.ron] [--format human|ron|json]`:
+//! a workflow and a machine in, a placement plan out.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use miette::{NamedSource, Report};
+use octopus_compiler::Plan;
+use octopus_hw::Machine;
+use octopus_owg::Module;
+
+use crate::commands::check::{check_file, print_diagnostics};
+use crate::commands::hw::load_machine;
+use crate::exit;
+use crate::io;
+use crate::table::{Align, Table, si, sig3};
+
+/// Arguments of `octopus compile`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow (`.owg`).
+    #[arg(value_name = "FILE.owg")]
+    file: PathBuf,
+    /// The hardware: a preset name (`octopus hw list`) or a `.ron` file.
+    #[arg(long, value_name = "NAME|FILE.ron")]
+    hw: String,
+    /// Write the plan (RON) to this file, atomically.
+    #[arg(short = 'o', long = "output", value_name = "PLAN.ron")]
+    output: Option<PathBuf>,
+    /// What to print: a summary with the report, or the whole plan as RON or JSON.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Output formats of `compile`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable summary with the report.
+    Human,
+    /// The plan as RON (what `-o` writes).
+    Ron,
+    /// The plan as JSON.
+    Json,
+}
+
+/// Runs `octopus compile`.
+pub fn run(args: &Args) -> u8 {
+    let source = match io::read_source(&args.file) {
+        Ok(s) => s,
+        Err(io::ReadError::Io(m)) => {
+            io::report_error(&m);
+            return exit::USAGE;
+        }
+        Err(io::ReadError::NotText(m)) => {
+            io::report_error(&m);
+            return exit::INVALID;
+        }
+    };
+    let (machine, _) = match load_machine(&args.hw) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let checked = check_file(&args.file, &source);
+    let Some(module) = checked.module.as_ref() else {
+        print_diagnostics(&args.file, &source, &checked.diagnostics);
+        return exit::INVALID;
+    };
+    let plan = match octopus_compiler::compile(module, &machine) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            for e in errors {
+                let report = Report::new(e)
+                    .with_source_code(NamedSource::new(args.file.display().to_string(), source.clone()));
+                eprintln!("{report:?}");
+            }
+            return exit::INVALID;
+        }
+    };
+    if let Some(out) = &args.output
+        && let Err(m) = io::write_atomic(out, plan.to_ron().as_bytes())
+    {
+        io::report_error(&m);
+        return exit::USAGE;
+    }
+    match args.format {
+        Format::Human => print!("{}", human(module, &machine, &plan)),
+        Format::Ron => println!("{}", plan.to_ron()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan).expect("plans serialise")),
+    }
+    if let Some(out) = &args.output {
+        eprintln!("wrote {}", out.display());
+    }
+    exit::OK
+}
+
+/// The human summary: one row per task block, control blocks, and the report.
+pub fn human(module: &Module, machine: &Machine, plan: &Plan) -> String {
+    let r = &plan.report;
+    let mut out = format!(
+        "plan v{} of `{}` on `{}` ({} TBUs in {} clusters)\n\n",
+        plan.version,
+        plan.workflow,
+        plan.hardware,
+        machine.tbus.len(),
+        machine.clusters.len()
+    );
+    let mut t = Table::new(&[
+        ("task", Align::Left),
+        ("kernel", Align::Left),
+        ("class", Align::Left),
+        ("kind", Align::Left),
+        ("visits", Align::Right),
+        ("cycles/exec on 1 TBU", Align::Right),
+        ("homes", Align::Right),
+        ("anchor", Align::Right),
+        ("load/TBU", Align::Right),
+    ]);
+    for (tp, load) in plan.tasks.iter().zip(&r.tasks) {
+        let kernel = module.workflow.blocks[tp.block].task().map_or("", |t| t.kernel.kind().name());
+        t.row(vec![
+            format!("{}{}", tp.name, if tp.shared { " *" } else { "" }),
+            kernel.to_owned(),
+            format!("{:?}", tp.class).to_lowercase(),
+            machine.kinds[tp.kind].name.clone(),
+            sig3(tp.visits),
+            si(tp.cycles),
+            tp.homes.len().to_string(),
+            format!("c{}", tp.anchor.0),
+            si(load.load),
+        ]);
+    }
+    out += &t.render();
+    if plan.tasks.iter().any(|t| t.shared) {
+        out += "* time-shares its TBU with neighbouring task blocks (more task blocks than TBUs)\n";
+    }
+    if !plan.controls.is_empty() {
+        let cbs: Vec<String> = plan.controls.iter().map(|c| format!("{}@c{}", c.name, c.cluster.0)).collect();
+        out += &format!("\ncontrol blocks on CBUs: {}\n", cbs.join(", "));
+    }
+    let mean_hops = if r.noc_bytes > 0.0 { r.noc_byte_hops / r.noc_bytes } else { 0.0 };
+    out += &format!(
+        "\nreport (expected, per request)\n  TBUs used          {} of {}\n  TBU cycles         {}\n  \
+         max TBU load       {} cycles (mean {}, imbalance {})\n  cluster imbalance  {}\n  \
+         NoC traffic        {}B, {}B x hops (mean {} hops per byte)\n  throughput bound   {}\n",
+        r.tbus_used,
+        r.tbus_total,
+        si(r.total_demand),
+        si(r.max_tbu_load),
+        si(r.mean_tbu_load),
+        sig3(r.tbu_imbalance),
+        sig3(r.cluster_imbalance),
+        si(r.noc_bytes),
+        si(r.noc_byte_hops),
+        sig3(mean_hops),
+        r.max_requests_per_second
+            .map_or("unbounded (no load)".to_owned(), |x| format!("{} requests/s", sig3(x))),
+    );
+    out
+}
