@@ -24,9 +24,9 @@ fn main() {
     files.sort();
     println!(
         "| instance | tasks | dependencies | after reduction | recorded makespan (s) | critical path (s) | \
-         critical path / makespan | total runtime (s) | flow bytes |"
+         critical path / makespan | total runtime (s) | flow bytes | runtimes floored |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut failed = false;
     let started = Instant::now();
     for path in &files {
@@ -47,8 +47,14 @@ fn main() {
                     Some(m) => (format!("{m}"), "-".to_owned()),
                     None => ("-".to_owned(), "-".to_owned()),
                 };
+                let floored = r.notes.iter().find_map(|n| match n {
+                    octopus_import::Note::RuntimesFloored { zero, missing, invalid } => {
+                        Some(zero + missing + invalid)
+                    }
+                    _ => None,
+                });
                 println!(
-                    "| {} | {} | {} | {} | {} | {:.3} | {} | {:.3} | {} |",
+                    "| {} | {} | {} | {} | {} | {:.3} | {} | {:.3} | {} | {} |",
                     name.trim_end_matches(".json"),
                     r.tasks,
                     r.edges_declared,
@@ -57,7 +63,8 @@ fn main() {
                     r.critical_path_s,
                     ratio,
                     r.total_runtime_s,
-                    r.flow_bytes
+                    r.flow_bytes,
+                    floored.unwrap_or(0)
                 );
             }
             Err(e) => {
