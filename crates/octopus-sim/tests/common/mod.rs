@@ -37,8 +37,7 @@ pub struct Setup {
 impl Setup {
     pub fn new(src: &str, machine: Machine) -> Setup {
         let module = module(src);
-        let plan = octopus_compiler::compile(&module, &machine)
-            .unwrap_or_else(|e| panic!("compile: {e:?}"));
+        let plan = octopus_compiler::compile(&module, &machine).unwrap_or_else(|e| panic!("compile: {e:?}"));
         Setup { module, machine, plan }
     }
 
