@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::fmt;
 use std::rc::Rc;
 
 use crate::Loader;
@@ -406,7 +407,7 @@ impl<'a> Cx<'a, '_> {
         args: &'x Args<'y>,
         names: &[&str],
         positional: usize,
-        owner: &str,
+        owner: &dyn fmt::Display,
     ) -> (Vec<Option<&'x Arg<'y>>>, bool) {
         let mut slots: Vec<Option<&Arg<'y>>> = vec![None; names.len()];
         let mut rejected = false;
@@ -499,7 +500,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Reports a missing argument, unless `rejected`: an argument was misplaced, and is likely the missing one.
-    fn missing(&mut self, rejected: bool, at: Span, param: &str, owner: &str, doc: &str) {
+    fn missing(&mut self, rejected: bool, at: Span, param: &str, owner: &dyn fmt::Display, doc: &str) {
         if rejected {
             return;
         }
@@ -520,7 +521,7 @@ impl<'a> Cx<'a, '_> {
 
     /// A number in base units, checked against the dimension (unit conversion, warnings for bare
     /// times and rates). `None` after reporting an error.
-    fn number(&mut self, value: &Value<'_>, dimension: Dimension, what: &str) -> Option<f64> {
+    fn number(&mut self, value: &Value<'_>, dimension: Dimension, what: &dyn fmt::Display) -> Option<f64> {
         let Value::Number { value: x, number, unit, span } = value else {
             self.report(
                 Kind::BadValue,
@@ -615,7 +616,7 @@ impl<'a> Cx<'a, '_> {
 
     /// A parameter's value: a number or a distribution, checked for sign and shape.
     fn dist(&mut self, value: &Value<'_>, p: Param<'_>) -> Option<Dist> {
-        let what = format!("`{}`", p.name);
+        let what = Quoted("", p.name);
         let dist = match value {
             Value::Call(call) => self.dist_call(call, p)?,
             _ => Dist::Const(self.number(value, p.dimension, &what)?),
@@ -684,7 +685,7 @@ impl<'a> Cx<'a, '_> {
             );
             return None;
         };
-        let owner = format!("`{name}`");
+        let owner = Quoted("", name);
         if *name == "choice" {
             return self.choice(call, p);
         }
@@ -733,7 +734,7 @@ impl<'a> Cx<'a, '_> {
                         values.push(f64::NAN);
                         continue;
                     }
-                    match self.number(&arg.value, dim, &format!("`{pname}` of {owner}")) {
+                    match self.number(&arg.value, dim, &format_args!("`{pname}` of {owner}")) {
                         Some(v) => values.push(v),
                         None => {
                             ok = false;
@@ -925,8 +926,8 @@ impl<'a> Cx<'a, '_> {
                 ok = false;
                 continue;
             };
-            let v = self.number(&arg.value, p.dimension, &format!("a value of `{}`", p.name));
-            let w = self.number(w, Dimension::Ratio, "a weight of `choice`").map(|x| (x, w.span()));
+            let v = self.number(&arg.value, p.dimension, &Quoted("a value of ", p.name));
+            let w = self.number(w, Dimension::Ratio, &"a weight of `choice`").map(|x| (x, w.span()));
             match (v, w) {
                 (Some(v), Some((w, wspan))) => {
                     if w < 0.0 {
@@ -1049,7 +1050,7 @@ impl<'a> Cx<'a, '_> {
             return None;
         };
         let specs = kind.params();
-        let owner = format!("kernel `{}`", kind.name());
+        let owner = Quoted("kernel ", kind.name());
         let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
         names.push("dtype");
         let (slots, rejected) = self.bind(&call.args, &names, specs.len(), &owner);
@@ -1145,7 +1146,7 @@ impl<'a> Cx<'a, '_> {
         name: &Name<'_>,
         args: Option<&Args<'_>>,
     ) -> Option<BoundedCount> {
-        let owner = format!("`{}`", kind.keyword());
+        let owner = Quoted("", kind.keyword());
         let empty = Args { items: Vec::new() };
         let args = args.unwrap_or(&empty);
         match kind {
@@ -1306,7 +1307,7 @@ impl<'a> Cx<'a, '_> {
 
     /// A `max = N`: a constant whole number from 1 to [`MAX_BOUND`].
     fn bound(&mut self, arg: &Arg<'_>) -> Option<u64> {
-        let v = self.whole(&arg.value, "`max`")?;
+        let v = self.whole(&arg.value, &"`max`")?;
         if v < 1.0 {
             self.report(
                 Kind::NonPositive,
@@ -1331,7 +1332,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// A constant whole number (a bound or a request count).
-    fn whole(&mut self, value: &Value<'_>, what: &str) -> Option<f64> {
+    fn whole(&mut self, value: &Value<'_>, what: &dyn fmt::Display) -> Option<f64> {
         if let Value::Call(c) = value {
             self.report(
                 Kind::ShapeMismatch,
@@ -1357,12 +1358,12 @@ impl<'a> Cx<'a, '_> {
     }
 
     fn continue_p(&mut self, arg: &Arg<'_>) -> Option<f64> {
-        let p = self.probability(&arg.value, "`continue`")?;
+        let p = self.probability(&arg.value, &"`continue`")?;
         Some(p)
     }
 
     /// A constant probability in `[0, 1]`.
-    fn probability(&mut self, value: &Value<'_>, what: &str) -> Option<f64> {
+    fn probability(&mut self, value: &Value<'_>, what: &dyn fmt::Display) -> Option<f64> {
         if let Value::Call(c) = value {
             self.report(
                 Kind::ShapeMismatch,
@@ -1389,7 +1390,7 @@ impl<'a> Cx<'a, '_> {
 
     /// `[bytes = SIZE, p = P]`: the bytes (`None` after an error) and the probability with its span.
     fn flow_attrs(&mut self, attrs: &Args<'_>) -> (Option<Dist>, Option<(f64, Span)>) {
-        let (slots, _) = self.bind(attrs, &["bytes", "p"], 0, "a flow");
+        let (slots, _) = self.bind(attrs, &["bytes", "p"], 0, &"a flow");
         let bytes = match slots[0] {
             Some(a) => self.dist(
                 &a.value,
@@ -1404,21 +1405,21 @@ impl<'a> Cx<'a, '_> {
             None => Some(Dist::Const(0.0)),
         };
         // A bad probability was reported; keep the flow marked as carrying one.
-        let p = slots[1].map(|a| (self.probability(&a.value, "`p`").unwrap_or(f64::NAN), a.span));
+        let p = slots[1].map(|a| (self.probability(&a.value, &"`p`").unwrap_or(f64::NAN), a.span));
         (bytes, p)
     }
 
     fn arrivals(&mut self, call: &Call<'_>) -> Option<Arrivals> {
         match call.name.text {
             "poisson" => {
-                let (slots, rejected) = self.bind(&call.args, &["rate", "requests"], 2, "`poisson`");
+                let (slots, rejected) = self.bind(&call.args, &["rate", "requests"], 2, &"`poisson`");
                 let rate = match slots[0] {
                     None => {
                         self.missing(
                             rejected,
                             call.name.span,
                             "rate",
-                            "`poisson`",
+                            &"`poisson`",
                             "requests per unit of time, e.g. `2/s`",
                         );
                         None
@@ -1443,13 +1444,13 @@ impl<'a> Cx<'a, '_> {
                 }
             }
             "batch" => {
-                let (slots, rejected) = self.bind(&call.args, &["requests"], 1, "`batch`");
+                let (slots, rejected) = self.bind(&call.args, &["requests"], 1, &"`batch`");
                 if slots[0].is_none() {
                     self.missing(
                         rejected,
                         call.name.span,
                         "requests",
-                        "`batch`",
+                        &"`batch`",
                         "how many requests are present at time 0",
                     );
                     return None;
@@ -1457,7 +1458,8 @@ impl<'a> Cx<'a, '_> {
                 self.requests(slots[0], Some(1))?.map(|requests| Arrivals::Batch { requests })
             }
             "replay" => {
-                let (slots, rejected) = self.bind(&call.args, &["file", "column", "requests"], 3, "`replay`");
+                let (slots, rejected) =
+                    self.bind(&call.args, &["file", "column", "requests"], 3, &"`replay`");
                 let requests = self.requests(slots[2], None);
                 let file = match slots[0] {
                     None => {
@@ -1465,7 +1467,7 @@ impl<'a> Cx<'a, '_> {
                             rejected,
                             call.name.span,
                             "file",
-                            "`replay`",
+                            &"`replay`",
                             "a CSV file of arrival times",
                         );
                         None
@@ -1539,7 +1541,7 @@ impl<'a> Cx<'a, '_> {
         {
             return Some(None);
         }
-        let v = self.whole(&a.value, "`requests`")?;
+        let v = self.whole(&a.value, &"`requests`")?;
         if v < 1.0 {
             self.report(
                 Kind::NonPositive,
@@ -1618,6 +1620,15 @@ pub(crate) fn list(names: &[&str]) -> String {
         0 => "nothing".into(),
         1 => quoted[0].clone(),
         n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+/// `prefix` and a quoted name, such as "kernel `gemm`", formatted only when a message needs it.
+struct Quoted<'s>(&'static str, &'s str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}`{}`", self.0, self.1)
     }
 }
 

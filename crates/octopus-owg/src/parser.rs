@@ -7,9 +7,23 @@ use pest::iterators::Pair;
 use crate::diagnostics::{Diagnostic, Kind, diag};
 use crate::ir::Span;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "grammar.pest"]
-struct OwgParser;
+use self::reading::{OwgParser, Rule};
+
+/// The parser that reads: punctuation is silent.
+mod reading {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar.pest"]
+    #[grammar = "punctuation_silent.pest"]
+    pub(super) struct OwgParser;
+}
+
+/// The same grammar with punctuation as rules, run only to describe a syntax error.
+mod describing {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar.pest"]
+    #[grammar = "punctuation.pest"]
+    pub(super) struct OwgParser;
+}
 
 /// Parentheses and brackets nest at most this deep; deeper input is a syntax error, so that
 /// neither pest nor the lowering can exhaust the stack.
@@ -146,13 +160,22 @@ pub(crate) fn parse(source: &str) -> Result<Vec<Stmt<'_>>, Vec<Diagnostic>> {
                     break;
                 }
             }
-            Err(step_error) => {
-                let (d, pos) = match OwgParser::parse(Rule::file, &source[last_start..]) {
-                    Err(e) => syntax_error(source, last_start, &e),
-                    // Cannot happen (the statement at `offset` does not parse), but the step's own
-                    // error is a fine description too.
-                    Ok(_) => syntax_error(source, offset, &step_error),
-                };
+            Err(_) => {
+                let (d, pos) =
+                    match describing::OwgParser::parse(describing::Rule::file, &source[last_start..]) {
+                        Err(e) => syntax_error(source, last_start, &e),
+                        // Cannot happen: the statement at `offset` does not parse.
+                        Ok(_) => (
+                            diag(
+                                Kind::Syntax,
+                                Span::new(offset, offset),
+                                "a statement that does not follow the grammar",
+                                "here",
+                                "see the grammar in docs/language.md",
+                            ),
+                            offset,
+                        ),
+                    };
                 errors.push(d);
                 match resume_point(source, pos.max(offset)) {
                     Some(next) => {
@@ -225,7 +248,12 @@ fn check_nesting(source: &str) -> Option<Diagnostic> {
     None
 }
 
-fn syntax_error(source: &str, offset: usize, e: &pest::error::Error<Rule>) -> (Diagnostic, usize) {
+fn syntax_error(
+    source: &str,
+    offset: usize,
+    e: &pest::error::Error<describing::Rule>,
+) -> (Diagnostic, usize) {
+    use describing::Rule;
     use pest::error::{ErrorVariant, InputLocation};
     let pos = offset
         + match e.location {
@@ -310,10 +338,11 @@ fn found_at(source: &str, pos: usize) -> (String, Span) {
     }
 }
 
-fn describe(rule: Rule) -> &'static str {
+fn describe(rule: describing::Rule) -> &'static str {
+    use describing::Rule;
     match rule {
         Rule::EOI => "end of file",
-        Rule::ident | Rule::call | Rule::named => "a name",
+        Rule::ident | Rule::word | Rule::call | Rule::named => "a name",
         Rule::quantity | Rule::number => "a number",
         Rule::unit => "a unit",
         Rule::string | Rule::string_inner => "a string",
@@ -358,7 +387,7 @@ impl Lower {
     }
 
     fn name<'a>(&self, p: Pair<'a, Rule>) -> Name<'a> {
-        debug_assert_eq!(p.as_rule(), Rule::ident);
+        debug_assert!(matches!(p.as_rule(), Rule::ident | Rule::word));
         Name { text: p.as_str(), span: self.span(&p) }
     }
 
@@ -379,7 +408,6 @@ impl Lower {
             Rule::task_stmt => {
                 next();
                 let name = self.name(next());
-                next();
                 Stmt::Task { name, call: self.call(next()) }
             }
             Rule::control_stmt => {
@@ -426,22 +454,19 @@ impl Lower {
     }
 
     fn args<'a>(&self, p: Pair<'a, Rule>) -> Args<'a> {
-        let items = p.into_inner().filter(|a| a.as_rule() == Rule::arg).map(|a| self.arg(a)).collect();
+        let items = p.into_inner().map(|a| self.arg(a)).collect();
         Args { items }
     }
 
     fn arg<'a>(&self, p: Pair<'a, Rule>) -> Arg<'a> {
         let span = self.span(&p);
-        let mut it = p.into_inner().peekable();
+        let it = p.into_inner();
         let mut name = None;
         let mut values = Vec::new();
-        while let Some(q) = it.next() {
+        for q in it {
             match q.as_rule() {
-                Rule::ident if it.peek().map(|n| n.as_rule()) == Some(Rule::eq) => {
-                    name = Some(self.name(q));
-                    it.next();
-                }
-                Rule::colon => {}
+                // A bare word is a name: values are `quantity`, `string` or `named`.
+                Rule::word => name = Some(self.name(q)),
                 _ => values.push(self.value(q)),
             }
         }
