@@ -313,29 +313,15 @@ pub(crate) fn compile(
         }
         _ => machine.clusters.indices().collect(),
     };
-    let mut seqs: IndexVec<TbuKindId, Vec<TbuId>> = IndexVec::from_elem(Vec::new(), machine.kinds.len());
-    for &c in &cluster_seq {
-        for t in machine.clusters[c].tbus() {
-            seqs[machine.tbus[t].kind].push(t);
-        }
-    }
+    let mut seqs = tbu_sequences(machine, &cluster_seq);
     if let Strategy::Random { seed } = options.strategy {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
         for s in seqs.iter_mut() {
             s.shuffle(&mut rng);
         }
     }
-    let mut next = IndexVec::<TbuKindId, usize>::from_elem(0, machine.kinds.len());
-    let mut units: Vec<Unit> = units
-        .into_iter()
-        .map(|(mut u, seats)| {
-            let at = next[u.kind];
-            u.tbus = seqs[u.kind][at..at + seats as usize].to_vec();
-            next[u.kind] += seats as usize;
-            u
-        })
-        .collect();
-
+    let seats: Vec<u32> = units.iter().map(|u| u.1).collect();
+    let mut units: Vec<Unit> = units.into_iter().map(|u| u.0).collect();
     let mut unit_of = vec![0usize; tasks.len()];
     for (i, u) in units.iter_mut().enumerate() {
         let mut flows: Vec<FlowId> = Vec::new();
@@ -347,11 +333,8 @@ pub(crate) fn compile(
         flows.dedup();
         u.flows = flows;
     }
-    let mut fps: Vec<Footprint> = units.iter().map(|u| Footprint::of(machine, &u.tbus)).collect();
 
-    // Control blocks on CBUs, tasks improved by swaps, control blocks again.
-    let mut cb_at: IndexVec<BlockId, Option<(u32, u32)>> = IndexVec::from_elem(None, workflow.blocks.len());
-    let place_cbs = |cb_at: &mut IndexVec<BlockId, Option<(u32, u32)>>, fps: &[Footprint]| {
+    let place_cbs = |cb_at: &mut IndexVec<BlockId, Option<Footprint>>, fps: &[Footprint]| {
         for &b in &analysis.topo {
             if workflow.blocks[b].is_task() {
                 continue;
@@ -360,9 +343,9 @@ pub(crate) fn compile(
             for &(other, f) in &adj[b] {
                 let w = weight[f];
                 let fp = match task_index[other] {
-                    Some(t) => fps[unit_of[t]].clone(),
-                    None => match cb_at[other] {
-                        Some((x, y)) => Footprint::point(x, y),
+                    Some(t) => &fps[unit_of[t]],
+                    None => match &cb_at[other] {
+                        Some(fp) => fp,
                         None => continue,
                     },
                 };
@@ -370,30 +353,76 @@ pub(crate) fn compile(
                 ys.extend(fp.ys.iter().map(|&(c, p)| (c, p * w)));
             }
             let (w, h) = machine.mesh_size();
-            cb_at[b] = Some((weighted_median(xs).unwrap_or(w / 2), weighted_median(ys).unwrap_or(h / 2)));
+            cb_at[b] = Some(Footprint::point(
+                weighted_median(xs).unwrap_or(w / 2),
+                weighted_median(ys).unwrap_or(h / 2),
+            ));
         }
     };
-    place_cbs(&mut cb_at, &fps);
-    place_cbs(&mut cb_at, &fps);
+    fn position<'a>(
+        b: BlockId,
+        fps: &'a [Footprint],
+        cb_at: &'a IndexVec<BlockId, Option<Footprint>>,
+        task_index: &IndexVec<BlockId, Option<usize>>,
+        unit_of: &[usize],
+    ) -> &'a Footprint {
+        match task_index[b] {
+            Some(t) => &fps[unit_of[t]],
+            None => cb_at[b].as_ref().expect("every control block is placed"),
+        }
+    }
+    let flow_cost = |f: FlowId, fps: &[Footprint], cb_at: &IndexVec<BlockId, Option<Footprint>>| {
+        let fl = &workflow.flows[f];
+        let at = |b| position(b, fps, cb_at, &task_index, &unit_of);
+        weight[f] * at(fl.from).mean_hops(at(fl.to))
+    };
 
-    let position =
-        |b: BlockId, fps: &[Footprint], cb_at: &IndexVec<BlockId, Option<(u32, u32)>>| match task_index[b] {
-            Some(t) => fps[unit_of[t]].clone(),
-            None => {
-                let (x, y) = cb_at[b].expect("every control block is placed");
-                Footprint::point(x, y)
+    // One layout: TBUs to units from the kind sequences in `order`, control blocks on CBUs, and
+    // its cost (weighted hops).
+    let layout = |seqs: &IndexVec<TbuKindId, Vec<TbuId>>, order: &[usize], interleave: bool| {
+        let mut tbus: Vec<Vec<TbuId>> = vec![Vec::new(); units.len()];
+        for kind in machine.kinds.indices() {
+            let mine: Vec<usize> = order.iter().copied().filter(|&u| units[u].kind == kind).collect();
+            let total: usize = mine.iter().map(|&u| seats[u] as usize).sum();
+            if interleave {
+                // Stride order: each unit's TBUs spread evenly along the sequence, so units that
+                // share much traffic share a region instead of sitting side by side.
+                let mut heap: BinaryHeap<Reverse<(Key, usize)>> =
+                    mine.iter().map(|&u| Reverse((Key(0.5 / f64::from(seats[u])), u))).collect();
+                for &tbu in &seqs[kind][..total] {
+                    let Reverse((_, u)) = heap.pop().expect("seats fill the sequence");
+                    tbus[u].push(tbu);
+                    let done = tbus[u].len() as f64;
+                    if tbus[u].len() < seats[u] as usize {
+                        heap.push(Reverse((Key((done + 0.5) / f64::from(seats[u])), u)));
+                    }
+                }
+            } else {
+                let mut at = 0;
+                for &u in &mine {
+                    tbus[u] = seqs[kind][at..at + seats[u] as usize].to_vec();
+                    at += seats[u] as usize;
+                }
             }
-        };
-    if options.strategy == Strategy::Locality {
-        let flow_cost = |f: FlowId, fps: &[Footprint], cb_at: &IndexVec<BlockId, Option<(u32, u32)>>| {
-            let fl = &workflow.flows[f];
-            weight[f] * position(fl.from, fps, cb_at).mean_hops(&position(fl.to, fps, cb_at))
-        };
+        }
+        let fps: Vec<Footprint> = tbus.iter().map(|t| Footprint::of(machine, t)).collect();
+        let mut cb_at: IndexVec<BlockId, Option<Footprint>> =
+            IndexVec::from_elem(None, workflow.blocks.len());
+        place_cbs(&mut cb_at, &fps);
+        place_cbs(&mut cb_at, &fps);
+        let cost: f64 = workflow.flows.indices().map(|f| flow_cost(f, &fps, &cb_at)).sum();
+        (tbus, fps, cb_at, cost)
+    };
+    // Swaps of equal units (same kind and TBU count, a few apart in placement order) while they
+    // lower the weighted hops.
+    let improve = |tbus: &mut Vec<Vec<TbuId>>,
+                   fps: &mut Vec<Footprint>,
+                   cb_at: &mut IndexVec<BlockId, Option<Footprint>>| {
         let mut affected: Vec<FlowId> = Vec::new();
         for _ in 0..SWAP_PASSES {
             for i in 0..units.len() {
                 for j in i + 1..(i + 1 + SWAP_WINDOW).min(units.len()) {
-                    if units[i].kind != units[j].kind || units[i].tbus.len() != units[j].tbus.len() {
+                    if units[i].kind != units[j].kind || tbus[i].len() != tbus[j].len() {
                         continue;
                     }
                     affected.clear();
@@ -401,20 +430,44 @@ pub(crate) fn compile(
                     affected.extend(&units[j].flows);
                     affected.sort_unstable();
                     affected.dedup();
-                    let before: f64 = affected.iter().map(|&f| flow_cost(f, &fps, &cb_at)).sum();
+                    let before: f64 = affected.iter().map(|&f| flow_cost(f, fps, cb_at)).sum();
                     fps.swap(i, j);
-                    let after: f64 = affected.iter().map(|&f| flow_cost(f, &fps, &cb_at)).sum();
+                    let after: f64 = affected.iter().map(|&f| flow_cost(f, fps, cb_at)).sum();
                     if after < before * (1.0 - 1e-9) {
-                        let (a, b) = (std::mem::take(&mut units[i].tbus), std::mem::take(&mut units[j].tbus));
-                        units[i].tbus = b;
-                        units[j].tbus = a;
+                        tbus.swap(i, j);
                     } else {
                         fps.swap(i, j);
                     }
                 }
             }
         }
-        place_cbs(&mut cb_at, &fps);
+        place_cbs(cb_at, fps);
+    };
+    // The compiler's strategy is a multi-start: runs and stride interleaving along the Hilbert curve
+    // and along rows, in locality order, and the row-major baseline's own layout. It keeps the
+    // cheapest start and improves it by swaps, so it is never worse than the row-major baseline.
+    let in_order: Vec<usize> = (0..units.len()).collect();
+    let (tbus, fps, cb_at) = if options.strategy == Strategy::Locality {
+        let rows = tbu_sequences(machine, &machine.clusters.indices().collect::<Vec<_>>());
+        let mut declared = in_order.clone();
+        declared.sort_by_key(|&u| units[u].tasks.iter().map(|&t| tasks[t]).min());
+        let candidates = [
+            layout(&seqs, &in_order, false),
+            layout(&seqs, &in_order, true),
+            layout(&rows, &in_order, false),
+            layout(&rows, &in_order, true),
+            layout(&rows, &declared, false),
+        ];
+        let (mut tbus, mut fps, mut cb_at, _) =
+            candidates.into_iter().min_by(|a, b| a.3.total_cmp(&b.3)).expect("five candidates");
+        improve(&mut tbus, &mut fps, &mut cb_at);
+        (tbus, fps, cb_at)
+    } else {
+        let (tbus, fps, cb_at, _) = layout(&seqs, &in_order, false);
+        (tbus, fps, cb_at)
+    };
+    for (u, t) in units.iter_mut().zip(tbus) {
+        u.tbus = t;
     }
 
     // The plan.
@@ -433,8 +486,8 @@ pub(crate) fn compile(
     let cluster_of_block = |b: BlockId| match task_index[b] {
         Some(t) => anchors[unit_of[t]],
         None => {
-            let (x, y) = cb_at[b].expect("placed");
-            machine.cluster_at(x, y).expect("in mesh")
+            let fp = cb_at[b].as_ref().expect("placed");
+            machine.cluster_at(fp.xs[0].0, fp.ys[0].0).expect("in mesh")
         }
     };
 
@@ -475,7 +528,13 @@ pub(crate) fn compile(
                 from,
                 to,
                 hops: machine.hops(from, to),
-                mean_hops: position(f.from, &fps, &cb_at).mean_hops(&position(f.to, &fps, &cb_at)),
+                mean_hops: position(f.from, &fps, &cb_at, &task_index, &unit_of).mean_hops(position(
+                    f.to,
+                    &fps,
+                    &cb_at,
+                    &task_index,
+                    &unit_of,
+                )),
                 bytes: flow_bytes[id],
             }
         })
@@ -539,6 +598,17 @@ pub(crate) fn compile(
         flows,
         report,
     })
+}
+
+/// The TBUs of each kind, cluster by cluster in the order of `clusters`.
+fn tbu_sequences(machine: &Machine, clusters: &[ClusterId]) -> IndexVec<TbuKindId, Vec<TbuId>> {
+    let mut seqs: IndexVec<TbuKindId, Vec<TbuId>> = IndexVec::from_elem(Vec::new(), machine.kinds.len());
+    for &c in clusters {
+        for t in machine.clusters[c].tbus() {
+            seqs[machine.tbus[t].kind].push(t);
+        }
+    }
+    seqs
 }
 
 /// Greedy graph growth: start at the first entry; repeatedly take the unordered block with the
