@@ -24,6 +24,9 @@ use crate::units;
 /// The largest `max` of a loop or map: bounded counts keep a probability for each value up to it.
 pub(crate) const MAX_BOUND: u64 = 1_000_000;
 
+/// The largest sum of the bounds of all loops and maps of a workflow.
+pub(crate) const MAX_TOTAL_BOUND: u64 = 10_000_000;
+
 /// The largest whole number a count may hold exactly (2^53).
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
@@ -158,7 +161,7 @@ pub(crate) fn lower(
     loader: &dyn Loader,
     diags: &mut Vec<Diagnostic>,
 ) -> Lowered {
-    let mut cx = Cx { diags, loader, files: HashMap::new(), names: HashMap::new() };
+    let mut cx = Cx { diags, loader, files: HashMap::new(), names: HashMap::new(), bounds: 0 };
     let mut lowered = Lowered {
         name: default_name.to_owned(),
         arrivals: None,
@@ -336,6 +339,8 @@ struct Cx<'a, 'd> {
     /// Loaded and parsed CSV files by path, each read once.
     files: HashMap<String, Result<Rc<Table>, String>>,
     names: HashMap<&'a str, (Decl, Span)>,
+    /// The bounds of the loops and maps so far: each keeps a probability per count up to its bound.
+    bounds: u64,
 }
 
 impl<'a> Cx<'a, '_> {
@@ -634,11 +639,8 @@ impl<'a> Cx<'a, '_> {
             return None;
         }
         // Keep constant-valued distributions in their simplest form.
-        let dist = match dist {
-            Dist::Uniform { lo, hi } if lo == hi => Dist::Const(lo),
-            Dist::UniformInt { lo, hi } if lo == hi => Dist::Const(lo as f64),
-            d => d,
-        };
+        let dist =
+            if dist.is_const() && !matches!(dist, Dist::Const(_)) { Dist::Const(dist.mean()) } else { dist };
         if let Dist::Const(c) = dist {
             if c < 0.0 || (c == 0.0 && !p.allow_zero) {
                 let rounds =
@@ -1206,6 +1208,7 @@ impl<'a> Cx<'a, '_> {
                         return None;
                     }
                 };
+                self.budget(max, at)?;
                 let count = BoundedCount::new(CountDist::Dist(width), max);
                 self.truncation(&count, at, "width", name.text);
                 Some(count)
@@ -1277,11 +1280,31 @@ impl<'a> Cx<'a, '_> {
                     );
                     return None;
                 }
+                self.budget(max, at)?;
                 let count = BoundedCount::new(dist, max);
                 self.truncation(&count, at, "count", name.text);
                 Some(count)
             }
         }
+    }
+
+    /// Counts a bound against [`MAX_TOTAL_BOUND`]; reports when the workflow's bounds exceed it.
+    fn budget(&mut self, max: u64, at: Span) -> Option<()> {
+        self.bounds += max;
+        if self.bounds > MAX_TOTAL_BOUND {
+            self.report(
+                Kind::BoundTooLarge,
+                at,
+                format!(
+                    "the bounds of the loops and maps so far add up to {}, above {MAX_TOTAL_BOUND}",
+                    self.bounds
+                ),
+                "one bound too many",
+                "the analysis keeps a probability for every count up to each bound: lower the bounds".into(),
+            );
+            return None;
+        }
+        Some(())
     }
 
     /// Warns when a bound cuts off more than [`TRUNCATION_WARNING`] of a count's mass.
