@@ -61,8 +61,9 @@ pub fn run(args: &Args) -> u8 {
         Err(code) => return code,
     };
     let checked = check_file(&args.file, &source);
+    // Errors, or warnings of a valid workflow: stderr either way, as `octopus check` prints them.
+    print_diagnostics(&args.file, &source, &checked.diagnostics);
     let Some(module) = checked.module.as_ref() else {
-        print_diagnostics(&args.file, &source, &checked.diagnostics);
         return exit::INVALID;
     };
     let plan = match octopus_compiler::compile(module, &machine) {
