@@ -12,6 +12,12 @@ pub struct Static;
 /// Puts a ready task on the home TBU expected to be free first ([`Ctx::expected_free`]; ties to the
 /// lowest TBU ID): runs it now if that TBU is idle with an empty queue, else queues it there.
 pub fn place_on_homes(ctx: &mut Ctx<'_>, task: TaskRef, homes: &[TbuId]) {
+    // Homes are ascending, and an idle home with an empty queue is free now, the earliest
+    // possible: the first one found is the answer (this keeps the scan short on large machines).
+    if let Some(&h) = homes.iter().find(|&&h| ctx.is_idle(h) && ctx.queue_len(QueueId::Tbu(h)) == 0) {
+        ctx.assign(task, h);
+        return;
+    }
     let best = homes
         .iter()
         .copied()

@@ -1,0 +1,172 @@
+//! Discriminate Dual-Scheduling (`dds`): two kinds of resources, treated differently.
+//!
+//! - Stable task blocks (the plan's `stable` class, not time-shared) own their plan home TBUs:
+//!   those TBUs are *dedicated*, run nothing else and so are never reconfigured (kept warm).
+//! - Every other TBU forms the elastic pool; dynamic blocks run there, and stable blocks overflow
+//!   there when their dedicated TBUs are busy.
+//! - At dispatch a ready task goes to the idle TBU with the lowest expected cost: reconfiguration
+//!   cycles (0 when warm) + input transfer cycles from where its data is + control latency. The
+//!   search runs in rings of mesh distance from the data, stopping one ring after the first
+//!   candidate. A stable task instead waits for a dedicated TBU (or one being configured for it
+//!   ahead of time) when that one is expected to be free sooner than the best idle TBU's cost.
+//!
+//! With DDS off ([`Dds::new`]`(false)`), nothing is dedicated and dispatch is indiscriminate: the
+//! first idle TBU found from a fixed point of the domain, whatever it holds and wherever the data is.
+
+use octopus_hw::{ClusterId, TbuId};
+use octopus_owg::index::Idx;
+
+use super::octopus::{Core, Mode, preparing_for, rings};
+use crate::Cycle;
+use crate::scheduler::{Ctx, TaskRef};
+
+/// The DDS component.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dds {
+    on: bool,
+}
+
+impl Dds {
+    pub(crate) fn new(on: bool) -> Dds {
+        Dds { on }
+    }
+
+    /// Dedicates the plan homes of stable blocks.
+    pub(crate) fn init(&self, ctx: &Ctx<'_>, core: &mut Core) {
+        core.ded_homes = vec![Vec::new(); core.nblocks];
+        core.ded_count = vec![0; core.nblocks];
+        if !self.on {
+            return;
+        }
+        for b in ctx.workflow().tasks() {
+            if !core.stable[b.index()] {
+                continue;
+            }
+            for &h in ctx.homes(b) {
+                if core.dedicated[h.index()].is_none() {
+                    core.dedicated[h.index()] = Some(b);
+                    core.ded_homes[b.index()].push(h);
+                    core.ded_count[b.index()] += 1;
+                }
+            }
+        }
+    }
+
+    /// The expected cost of running a queued task on `tbu` (what a pull subtracts from its key).
+    pub(crate) fn pull_cost(
+        &self,
+        ctx: &Ctx<'_>,
+        _core: &Core,
+        task: TaskRef,
+        block: octopus_owg::ir::BlockId,
+        tbu: TbuId,
+    ) -> Cycle {
+        if !self.on {
+            return 0;
+        }
+        let reconfig = if ctx.tbu(tbu).configured == Some(block) { 0 } else { ctx.reconfig_cycles(tbu) };
+        reconfig + Core::transfer_est(ctx, task, ctx.cluster_of(tbu))
+    }
+
+    /// Chooses an idle TBU for a ready task whose data is at `src`, and the control latency to
+    /// reach it; `None`: queue it.
+    pub(crate) fn place(
+        &self,
+        ctx: &mut Ctx<'_>,
+        core: &mut Core,
+        task: TaskRef,
+        src: ClusterId,
+    ) -> Option<(TbuId, Cycle)> {
+        let block = ctx.task(task).block;
+        let now = ctx.now();
+        let origin = if self.on || core.mode == Mode::Local { src } else { core.centre };
+        let extra = u32::from(self.on);
+        let mut best: Option<(Cycle, TbuId, ClusterId)> = None;
+        let mut first_ring: Option<u32> = None;
+        let mut soonest_prepared: Option<Cycle> = None;
+        let radius = core.radius(ctx);
+        if ctx.idle_count() > 0 {
+            let c: &Core = core;
+            rings(ctx, origin, radius, |cl, r| {
+                if first_ring.is_some_and(|f| r > f + extra) {
+                    return false;
+                }
+                if !c.reachable(src, cl) {
+                    return true;
+                }
+                let mut latency = None;
+                for t in ctx.machine().clusters[cl].tbus() {
+                    if self.on
+                        && c.held[t.index()].is_none()
+                        && let Some(until) = preparing_for(ctx, t, block)
+                    {
+                        let w = until - now;
+                        soonest_prepared = Some(soonest_prepared.map_or(w, |s: Cycle| s.min(w)));
+                    }
+                    if !c.eligible(ctx, t, block) {
+                        continue;
+                    }
+                    let lat = *latency.get_or_insert_with(|| latency_peek(ctx, c, src, cl));
+                    let score = if self.on {
+                        let reconfig =
+                            if ctx.tbu(t).configured == Some(block) { 0 } else { ctx.reconfig_cycles(t) };
+                        lat + reconfig + Core::transfer_est(ctx, task, cl)
+                    } else {
+                        lat
+                    };
+                    if best.is_none_or(|(s, _, _)| score < s) {
+                        best = Some((score, t, cl));
+                    }
+                    first_ring.get_or_insert(r);
+                    if !self.on {
+                        return false;
+                    }
+                }
+                true
+            });
+        }
+        if self.on {
+            let best_score = best.map_or(Cycle::MAX, |(s, _, _)| s);
+            if soonest_prepared.is_some_and(|w| w < best_score) {
+                return None;
+            }
+            if core.stable[block.index()] && best_score > 0 {
+                let r = core.radius(ctx);
+                let wait = core.ded_homes[block.index()]
+                    .iter()
+                    .filter(|&&h| core.dedicated[h.index()] == Some(block))
+                    .filter(|&&h| {
+                        let hc = ctx.cluster_of(h);
+                        core.reachable(src, hc) && ctx.hops(src, hc) <= r
+                    })
+                    .map(|&h| ctx.expected_free(h).saturating_sub(now))
+                    .min();
+                if wait.is_some_and(|w| w < best_score) {
+                    return None;
+                }
+            }
+        }
+        let (_, tbu, cl) = best?;
+        let latency = core.latency(ctx, src, cl, true);
+        Some((tbu, latency))
+    }
+}
+
+/// The control latency of a decision at `src` sending work to `dst`, without booking anything.
+fn latency_peek(ctx: &Ctx<'_>, core: &Core, src: ClusterId, dst: ClusterId) -> Cycle {
+    let msg = |a, b| ctx.cost().control_message_cycles(ctx.hops(a, b));
+    match core.mode {
+        Mode::Die | Mode::Auto => 0,
+        Mode::Local => {
+            if src == dst {
+                0
+            } else {
+                msg(src, dst)
+            }
+        }
+        Mode::Central => {
+            let at = (ctx.now() + msg(src, core.centre)).max(core.centre_free);
+            at + ctx.cost().control_cycles() + msg(core.centre, dst) - ctx.now()
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! `octopus` and its parts: one scheduler, [`Octopus`], whose strategies are components switched by
+//! [`Features`]: Discriminate Dual-Scheduling ([`super::dds`]), Adaptive TBU Scheduling
+//! ([`super::adaptive`]), Proactive Cluster Scheduling ([`super::proactive`]) and, on multi-die
+//! machines, cluster-local scheduling with diffusion load balancing ([`super::diffusion`]).
+//!
+//! The core kept here is what every variant shares: ready tasks wait in per-domain, per-block
+//! priority queues; a ready task goes to the best idle TBU found by a ring search from where its
+//! input data is; a TBU that becomes free pulls the best queued task it may run. A *domain* is
+//! the set of TBUs one decision point schedules: the whole die on a single-die machine, one
+//! cluster on a multi-die one ([`Mode::Local`]), or the whole machine with decisions taken at the
+//! centre ([`Mode::Central`]). Rules, parameters and reasons are in `docs/schedulers.md`.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use octopus_hw::{ClusterId, TbuId};
+use octopus_owg::index::Idx;
+use octopus_owg::ir::BlockId;
+
+use super::adaptive::Adaptive;
+use super::dds::Dds;
+use super::diffusion::Diffusion;
+use super::proactive::Proactive;
+use crate::scheduler::{ControlEvent, Ctx, QueueId, Scheduler, TaskDone, TaskRef, TbuActivity};
+use crate::{Cycle, RequestId};
+
+/// Where scheduling decisions are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// [`Mode::Die`] on a single-die machine, [`Mode::Local`] otherwise.
+    Auto,
+    /// One decision point per die, scheduling all of the die's TBUs (control latency on a die is
+    /// a few cycles, negligible against task times).
+    Die,
+    /// One decision point per cluster (its CBU): no global scheduler; tasks may go to mesh
+    /// neighbours at the cost of control messages, and diffusion balances queued load.
+    Local,
+    /// One decision point for the whole machine at its centre cluster; every decision pays the
+    /// control-network round trip to the centre and queues at the centre's CBU.
+    Central,
+}
+
+/// Which strategies are on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// Discriminate Dual-Scheduling: dedicated warm TBUs for stable blocks, warm-and-near dispatch.
+    pub dds: bool,
+    /// Adaptive TBU Scheduling: EWMA load estimates resize each block's share of TBUs.
+    pub adaptive: bool,
+    /// Proactive Cluster Scheduling: forecasts at control blocks pre-configure TBUs and order work.
+    pub proactive: bool,
+    /// Where decisions are taken.
+    pub mode: Mode,
+}
+
+/// Parameters of [`Octopus`]; defaults and reasons in `docs/schedulers.md`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OctopusParams {
+    /// EWMA weight of a new observation (arrival gap, service time).
+    pub ewma: f64,
+    /// A block's target share is its offered load (lambda x s, in TBUs) times this.
+    pub headroom: f64,
+    /// Relative hysteresis band around the target share.
+    pub hysteresis: f64,
+    /// Diffusion coefficient: the fraction of a load difference moved to a neighbour per period.
+    pub alpha: f64,
+    /// Tick period; `None`: a quarter of the visit-weighted mean expected task duration.
+    pub period: Option<Cycle>,
+    /// A proactive reservation lapses after this many reconfiguration times.
+    pub reserve_expiry: u64,
+    /// Ring radius (hops) a cluster-local decision point may dispatch to ([`Mode::Local`]).
+    pub radius: u32,
+}
+
+impl Default for OctopusParams {
+    fn default() -> Self {
+        OctopusParams {
+            ewma: 0.125,
+            headroom: 1.25,
+            hysteresis: 0.5,
+            alpha: 0.2,
+            period: None,
+            reserve_expiry: 4,
+            radius: 1,
+        }
+    }
+}
+
+/// A queued task: ordered by key (larger first), then older request, then earlier queued.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub key: u64,
+    pub req: u32,
+    pub seq: u64,
+    pub task: TaskRef,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.key, Reverse(self.req), Reverse(self.seq)).cmp(&(o.key, Reverse(o.req), Reverse(o.seq)))
+    }
+}
+
+/// State every variant shares.
+pub(crate) struct Core {
+    pub mode: Mode,
+    pub params: OctopusParams,
+    pub nblocks: usize,
+    /// Domain of each cluster.
+    pub domain_of: Vec<u32>,
+    pub ndomains: usize,
+    /// Per `domain * nblocks + block`: its queued tasks.
+    pub heaps: Vec<BinaryHeap<Entry>>,
+    /// Per domain: expected cycles and number of queued tasks.
+    pub queued_cycles: Vec<u64>,
+    pub queued_n: Vec<u32>,
+    seq: u64,
+    /// Expected cycles of one execution of each block (on its first home's kind).
+    pub exp: Vec<Cycle>,
+    /// Per TBU: the task it is held for (dispatched, waiting for the control message to arrive).
+    pub held: Vec<Option<TaskRef>>,
+    /// Per TBU: the block it is dedicated to (DDS), if any.
+    pub dedicated: Vec<Option<BlockId>>,
+    /// Per TBU: when a proactive reservation was made.
+    pub reserved_at: Vec<Cycle>,
+    /// Per block: whether it is stable (from the plan).
+    pub stable: Vec<bool>,
+    /// Per block: the plan homes DDS dedicated to it at the start.
+    pub ded_homes: Vec<Vec<TbuId>>,
+    /// Per block: TBUs dedicated to it now.
+    pub ded_count: Vec<u32>,
+    /// Per TBU: the block whose soft share it is in (Adaptive without DDS): preferred, not exclusive.
+    pub affinity: Vec<Option<BlockId>>,
+    /// The centre cluster and when its CBU is next free ([`Mode::Central`]).
+    pub centre: ClusterId,
+    pub centre_free: Cycle,
+    /// Per request: the cluster its entry tasks start in ([`Mode::Local`]).
+    pub admit: Vec<ClusterId>,
+    /// Per request: its key when no forecast is kept (older requests first).
+    pub dds_on: bool,
+    pub period: Cycle,
+}
+
+impl Core {
+    fn new(features: Features, params: OctopusParams) -> Core {
+        Core {
+            mode: features.mode,
+            params,
+            nblocks: 0,
+            domain_of: Vec::new(),
+            ndomains: 1,
+            heaps: Vec::new(),
+            queued_cycles: Vec::new(),
+            queued_n: Vec::new(),
+            seq: 0,
+            exp: Vec::new(),
+            held: Vec::new(),
+            dedicated: Vec::new(),
+            reserved_at: Vec::new(),
+            stable: Vec::new(),
+            ded_homes: Vec::new(),
+            ded_count: Vec::new(),
+            affinity: Vec::new(),
+            centre: ClusterId(0),
+            centre_free: 0,
+            admit: Vec::new(),
+            dds_on: features.dds,
+            period: 1,
+        }
+    }
+
+    fn init(&mut self, ctx: &Ctx<'_>) {
+        let m = ctx.machine();
+        if self.mode == Mode::Auto {
+            self.mode = if m.dies.len() > 1 { Mode::Local } else { Mode::Die };
+        }
+        let nc = m.clusters.len();
+        self.domain_of = match self.mode {
+            Mode::Local => (0..nc as u32).collect(),
+            Mode::Die => m.clusters.iter().map(|c| c.die.0).collect(),
+            Mode::Central | Mode::Auto => vec![0; nc],
+        };
+        self.ndomains = self.domain_of.iter().max().map_or(1, |&d| d as usize + 1);
+        let wf = ctx.workflow();
+        self.nblocks = wf.blocks.len();
+        self.heaps = (0..self.ndomains * self.nblocks).map(|_| BinaryHeap::new()).collect();
+        self.queued_cycles = vec![0; self.ndomains];
+        self.queued_n = vec![0; self.ndomains];
+        self.exp = wf
+            .blocks
+            .indices()
+            .map(|b| ctx.homes(b).first().map_or(0, |&h| ctx.expected_cycles(b, h)))
+            .collect();
+        self.stable = wf
+            .blocks
+            .indices()
+            .map(|b| {
+                ctx.plan()
+                    .task(b)
+                    .is_some_and(|t| t.class == octopus_owg::analysis::Class::Stable && !t.shared)
+            })
+            .collect();
+        let nt = ctx.tbu_count();
+        self.held = vec![None; nt];
+        self.dedicated = vec![None; nt];
+        self.reserved_at = vec![0; nt];
+        self.affinity = vec![None; nt];
+        let (w, h) = m.mesh_size();
+        self.centre = m.cluster_at(w / 2, h / 2).unwrap_or(ClusterId(0));
+        // Tick period: a quarter of the visit-weighted mean task duration.
+        self.period = self.params.period.unwrap_or_else(|| {
+            let an = ctx.analysis();
+            let (mut s, mut v) = (0.0, 0.0);
+            for b in wf.tasks() {
+                s += an.blocks[b].visits * self.exp[b.index()] as f64;
+                v += an.blocks[b].visits;
+            }
+            if v > 0.0 { (s / v / 4.0).round() as Cycle } else { 1 }
+        });
+        self.period = self.period.max(1);
+    }
+
+    /// The domain of a cluster.
+    pub fn domain(&self, c: ClusterId) -> usize {
+        self.domain_of[c.index()] as usize
+    }
+
+    /// Queues a task in a domain (it must be floating or in another engine queue).
+    pub fn push(&mut self, ctx: &mut Ctx<'_>, d: usize, key: u64, task: TaskRef) {
+        let v = ctx.task(task);
+        let q = match self.mode {
+            Mode::Local => QueueId::Cluster(ClusterId(d as u32)),
+            _ => QueueId::Global,
+        };
+        ctx.enqueue(task, q);
+        self.seq += 1;
+        self.heaps[d * self.nblocks + v.block.index()].push(Entry {
+            key,
+            req: v.request.0,
+            seq: self.seq,
+            task,
+        });
+        self.queued_cycles[d] += self.exp[v.block.index()];
+        self.queued_n[d] += 1;
+    }
+
+    /// The best queued task of a block in a domain.
+    pub fn peek(&self, d: usize, b: usize) -> Option<&Entry> {
+        self.heaps[d * self.nblocks + b].peek()
+    }
+
+    /// Takes the best queued task of a block in a domain (still in its engine queue).
+    pub fn pop(&mut self, d: usize, b: usize) -> Option<Entry> {
+        let e = self.heaps[d * self.nblocks + b].pop()?;
+        self.queued_cycles[d] -= self.exp[b];
+        self.queued_n[d] -= 1;
+        Some(e)
+    }
+
+    /// Control-plane latency of a decision taken for work at cluster `src` that sends it to a TBU
+    /// in cluster `dst`; in [`Mode::Central`] it also books the centre's CBU.
+    pub fn latency(&mut self, ctx: &Ctx<'_>, src: ClusterId, dst: ClusterId, book: bool) -> Cycle {
+        let msg = |a, b| ctx.cost().control_message_cycles(ctx.hops(a, b));
+        match self.mode {
+            Mode::Die | Mode::Auto => 0,
+            Mode::Local => {
+                if src == dst {
+                    0
+                } else {
+                    msg(src, dst)
+                }
+            }
+            Mode::Central => {
+                let at_centre = ctx.now() + msg(src, self.centre);
+                let start = at_centre.max(self.centre_free);
+                let done = start + ctx.cost().control_cycles();
+                if book {
+                    self.centre_free = done;
+                }
+                done + msg(self.centre, dst) - ctx.now()
+            }
+        }
+    }
+
+    /// Starts a task on an idle TBU after `latency` cycles of control messages: at once when 0,
+    /// else the TBU is held (reserved and busy for the latency, loading the configuration meanwhile).
+    pub fn dispatch(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, tbu: TbuId, latency: Cycle) {
+        let v = ctx.task(task);
+        if ctx.tbu(tbu).reserved.is_some_and(|r| r != v.block) {
+            ctx.reserve(tbu, None);
+        }
+        if latency == 0 {
+            ctx.assign(task, tbu);
+            return;
+        }
+        if v.queue.is_none() {
+            ctx.enqueue(task, QueueId::Cluster(ctx.cluster_of(tbu)));
+        }
+        ctx.reconfigure(tbu, v.block, latency);
+        ctx.reserve(tbu, Some(v.block));
+        self.held[tbu.index()] = Some(task);
+    }
+
+    /// Whether a TBU may take a task of `block` now (idle, not held, not reserved for another
+    /// block unless the reservation lapsed, not dedicated to another block).
+    pub fn eligible(&self, ctx: &Ctx<'_>, tbu: TbuId, block: BlockId) -> bool {
+        let t = tbu.index();
+        if !ctx.is_idle(tbu) || self.held[t].is_some() {
+            return false;
+        }
+        if self.dedicated[t].is_some_and(|d| d != block) {
+            return false;
+        }
+        match ctx.tbu(tbu).reserved {
+            Some(r) if r != block => self.lapsed(ctx, tbu),
+            _ => true,
+        }
+    }
+
+    /// Whether a proactive reservation of a TBU has lapsed.
+    pub fn lapsed(&self, ctx: &Ctx<'_>, tbu: TbuId) -> bool {
+        ctx.now() >= self.reserved_at[tbu.index()] + self.params.reserve_expiry * ctx.reconfig_cycles(tbu)
+    }
+
+    /// Cycles to move a ready task's inputs to `dst` (an estimate from the cost model, without
+    /// congestion).
+    pub fn transfer_est(ctx: &Ctx<'_>, task: TaskRef, dst: ClusterId) -> Cycle {
+        let m = ctx.machine();
+        ctx.inputs(task).map(|(c, bytes)| ctx.cost().transfer_cycles(bytes, m.route_hops(c, dst))).sum()
+    }
+
+    /// Where a ready task's data is: the cluster of its largest input, else `fallback`.
+    pub fn source(ctx: &Ctx<'_>, task: TaskRef, fallback: ClusterId) -> ClusterId {
+        let mut best: Option<(u64, ClusterId)> = None;
+        for (c, bytes) in ctx.inputs(task) {
+            if best.is_none_or(|(b, _)| bytes > b) {
+                best = Some((bytes, c));
+            }
+        }
+        best.map_or(fallback, |(_, c)| c)
+    }
+
+    /// The maximum ring radius a decision at `src` may search.
+    pub fn radius(&self, ctx: &Ctx<'_>) -> u32 {
+        match self.mode {
+            Mode::Local => self.params.radius,
+            _ => ctx.machine().diameter(),
+        }
+    }
+
+    /// Whether a decision point at `src` may use cluster `c`.
+    pub fn reachable(&self, src: ClusterId, c: ClusterId) -> bool {
+        match self.mode {
+            Mode::Local | Mode::Central | Mode::Auto => true,
+            Mode::Die => self.domain_of[src.index()] == self.domain_of[c.index()],
+        }
+    }
+}
+
+/// Calls `f` on the clusters at mesh distance `r` from `centre`, for `r` from 0 to `max`, in a
+/// fixed order, until it returns `false`. `f` gets the cluster and its ring radius.
+pub(crate) fn rings(ctx: &Ctx<'_>, centre: ClusterId, max: u32, mut f: impl FnMut(ClusterId, u32) -> bool) {
+    let m = ctx.machine();
+    let (w, h) = m.mesh_size();
+    let c = &m.clusters[centre];
+    let (x0, y0) = (i64::from(c.x), i64::from(c.y));
+    let max = max.min(w + h);
+    for r in 0..=i64::from(max) {
+        for dx in -r..=r {
+            let dy = r - dx.abs();
+            let ys: &[i64] = if dy == 0 { &[0] } else { &[-1, 1] };
+            for &s in ys {
+                let (x, y) = (x0 + dx, y0 + s * dy);
+                if x < 0 || y < 0 || x >= i64::from(w) || y >= i64::from(h) {
+                    continue;
+                }
+                let cl = m.cluster_at(x as u32, y as u32).expect("inside the mesh");
+                if !f(cl, r as u32) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The Octopus scheduler; see the module docs.
+pub struct Octopus {
+    name: String,
+    features: Features,
+    pub(crate) core: Core,
+    dds: Dds,
+    adaptive: Option<Adaptive>,
+    proactive: Option<Proactive>,
+    diffusion: Option<Diffusion>,
+}
+
+impl Octopus {
+    /// A scheduler named `name` with these strategies and parameters.
+    pub fn new(name: &str, features: Features, params: OctopusParams) -> Octopus {
+        Octopus {
+            name: name.to_owned(),
+            features,
+            core: Core::new(features, params),
+            dds: Dds::new(features.dds),
+            adaptive: features.adaptive.then(|| Adaptive::new(params)),
+            proactive: features.proactive.then(Proactive::default),
+            diffusion: None,
+        }
+    }
+
+    /// The scheduler a registry name stands for (`dds`, `adaptive`, `proactive`, `octopus`,
+    /// `octopus-no-dds`, `octopus-no-adaptive`, `octopus-no-proactive`, `octopus-central`).
+    pub fn by_name(name: &str) -> Option<Octopus> {
+        let f = |dds, adaptive, proactive, mode| Features { dds, adaptive, proactive, mode };
+        let features = match name {
+            "dds" => f(true, false, false, Mode::Auto),
+            "adaptive" => f(false, true, false, Mode::Auto),
+            "proactive" => f(false, false, true, Mode::Auto),
+            "octopus" => f(true, true, true, Mode::Auto),
+            "octopus-no-dds" => f(false, true, true, Mode::Auto),
+            "octopus-no-adaptive" => f(true, false, true, Mode::Auto),
+            "octopus-no-proactive" => f(true, true, false, Mode::Auto),
+            "octopus-central" => f(true, true, true, Mode::Central),
+            _ => return None,
+        };
+        Some(Octopus::new(name, features, OctopusParams::default()))
+    }
+
+    /// The strategies on.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// The priority of a ready task: the forecast remaining work of its request (proactive), else
+    /// older requests first.
+    fn key(&self, ctx: &Ctx<'_>, req: RequestId) -> u64 {
+        match &self.proactive {
+            Some(p) => p.remaining(req),
+            None => u64::MAX - ctx.arrival_of(req),
+        }
+    }
+
+    /// Takes `tbu` (idle, eligible for something) and gives it the best queued task it may run;
+    /// whether it found one.
+    fn pull(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) -> bool {
+        let here = ctx.cluster_of(tbu);
+        let t = tbu.index();
+        let only = match ctx.tbu(tbu).reserved {
+            Some(r) if !self.core.lapsed(ctx, tbu) => Some(r),
+            _ => self.core.dedicated[t],
+        };
+        let mut best: Option<(i128, usize, usize, ClusterId)> = None;
+        let radius = if self.core.mode == Mode::Local { self.core.params.radius } else { 0 };
+        let core = &self.core;
+        let dds = &self.dds;
+        let mut look = |c: ClusterId, ctx: &Ctx<'_>| {
+            let d = core.domain(c);
+            if core.queued_n[d] == 0 {
+                return;
+            }
+            let blocks: Box<dyn Iterator<Item = usize>> = match only {
+                Some(b) => Box::new(std::iter::once(b.index())),
+                None => Box::new(0..core.nblocks),
+            };
+            for b in blocks {
+                let Some(e) = core.peek(d, b) else { continue };
+                let bonus =
+                    if core.affinity[t] == Some(BlockId(b as u32)) { ctx.reconfig_cycles(tbu) } else { 0 };
+                let cost = dds.pull_cost(ctx, core, e.task, BlockId(b as u32), tbu).saturating_sub(bonus)
+                    + if c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(c, here)) };
+                let value = i128::from(e.key) - i128::from(cost);
+                if best.is_none_or(|(v, bd, bb, _)| value > v || (value == v && (d, b) < (bd, bb))) {
+                    best = Some((value, d, b, c));
+                }
+            }
+        };
+        if radius == 0 {
+            look(here, ctx);
+        } else {
+            rings(ctx, here, radius, |c, _| {
+                look(c, ctx);
+                true
+            });
+        }
+        let Some((_, d, b, c)) = best else { return false };
+        let e = self.core.pop(d, b).expect("peeked");
+        let latency = if c == here {
+            match self.core.mode {
+                Mode::Central => self.core.latency(ctx, here, here, true),
+                _ => 0,
+            }
+        } else {
+            2 * ctx.cost().control_message_cycles(ctx.hops(c, here))
+        };
+        self.start(ctx, e.task, tbu, latency);
+        true
+    }
+
+    /// Dispatches, letting the components note it.
+    fn start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, tbu: TbuId, latency: Cycle) {
+        let block = ctx.task(task).block;
+        if let Some(a) = &mut self.adaptive {
+            a.on_start(ctx, &mut self.core, block, tbu);
+        }
+        self.core.dispatch(ctx, task, tbu, latency);
+    }
+
+    /// What an idle TBU with nothing to run does: adaptive may release or pre-warm it.
+    fn rest(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
+        if let Some(a) = &mut self.adaptive
+            && a.on_idle(ctx, &mut self.core, tbu)
+        {
+            self.pull(ctx, tbu);
+        }
+    }
+}
+
+impl Scheduler for Octopus {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn init(&mut self, ctx: &mut Ctx<'_>) {
+        self.core.init(ctx);
+        self.dds.init(ctx, &mut self.core);
+        if let Some(a) = &mut self.adaptive {
+            a.init(ctx, &self.core);
+        }
+        if let Some(p) = &mut self.proactive {
+            p.init(ctx);
+        }
+        if self.core.mode == Mode::Local {
+            self.diffusion = Some(Diffusion::new(ctx));
+        }
+    }
+
+    fn tick_period(&self) -> Option<Cycle> {
+        let needed = self.adaptive.is_some() || self.proactive.is_some() || self.diffusion.is_some();
+        needed.then_some(self.core.period)
+    }
+
+    fn on_arrival(&mut self, ctx: &mut Ctx<'_>, request: RequestId) {
+        let r = request.0 as usize;
+        if let Some(p) = &mut self.proactive {
+            p.on_arrival(request);
+        }
+        if self.core.mode != Mode::Local {
+            return;
+        }
+        let entry = ctx.analysis().entries.iter().copied().find(|&b| !ctx.homes(b).is_empty());
+        let anchor = entry.map_or(ClusterId(0), |b| ctx.cbu_of(b));
+        let cluster = match (&mut self.proactive, entry) {
+            (Some(p), _) => p.admit(ctx, request, anchor),
+            (None, Some(b)) => {
+                // By the plan: round robin over the entry block's home TBUs.
+                let homes = ctx.homes(b);
+                ctx.cluster_of(homes[r % homes.len()])
+            }
+            (None, None) => anchor,
+        };
+        if self.core.admit.len() <= r {
+            self.core.admit.resize(r + 1, ClusterId(0));
+        }
+        self.core.admit[r] = cluster;
+    }
+
+    fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
+        let v = ctx.task(task);
+        let fallback = match self.core.mode {
+            Mode::Local => self.core.admit.get(v.request.0 as usize).copied().unwrap_or(ctx.cbu_of(v.block)),
+            _ => ctx.cbu_of(v.block),
+        };
+        let src = Core::source(ctx, task, fallback);
+        if let Some(a) = &mut self.adaptive {
+            a.on_ready(ctx, v.block);
+        }
+        let key = self.key(ctx, v.request);
+        match self.dds.place(ctx, &mut self.core, task, src) {
+            Some((tbu, latency)) => self.start(ctx, task, tbu, latency),
+            None => {
+                let d = self.core.domain(src);
+                self.core.push(ctx, d, key, task);
+            }
+        }
+    }
+
+    fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
+        if let Some(task) = self.core.held[tbu.index()].take() {
+            ctx.assign(task, tbu);
+            return;
+        }
+        if !self.pull(ctx, tbu) {
+            self.rest(ctx, tbu);
+        }
+    }
+
+    fn on_control(&mut self, ctx: &mut Ctx<'_>, event: &ControlEvent) {
+        if let Some(p) = &mut self.proactive {
+            p.on_control(ctx, &mut self.core, event);
+        }
+    }
+
+    fn on_task_done(&mut self, ctx: &mut Ctx<'_>, done: &TaskDone) {
+        if let Some(a) = &mut self.adaptive {
+            a.on_done(done);
+        }
+        if let Some(p) = &mut self.proactive {
+            p.on_done(ctx, &self.core, done);
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(d) = &mut self.diffusion {
+            d.step(ctx, &mut self.core, &self.dds);
+        }
+        // Lapsed reservations look for work.
+        let lapsed = match &mut self.proactive {
+            Some(p) => p.lapsed(ctx, &self.core),
+            None => Vec::new(),
+        };
+        for t in lapsed {
+            if ctx.is_idle(t) && self.core.held[t.index()].is_none() && !self.pull(ctx, t) {
+                self.rest(ctx, t);
+            }
+        }
+        // Dedicated TBUs whose block's share shrank are released and look for work.
+        let released = match &mut self.adaptive {
+            Some(a) => a.on_tick(ctx, &mut self.core),
+            None => Vec::new(),
+        };
+        for t in released {
+            if ctx.is_idle(t) && self.core.held[t.index()].is_none() {
+                self.pull(ctx, t);
+            }
+        }
+    }
+}
+
+/// Whether a TBU is loading a configuration for `block` and reserved for it (a proactive
+/// pre-configuration): when it will be free.
+pub(crate) fn preparing_for(ctx: &Ctx<'_>, tbu: TbuId, block: BlockId) -> Option<Cycle> {
+    let v = ctx.tbu(tbu);
+    match v.activity {
+        TbuActivity::Reconfiguring { block: b, until } if b == block && v.reserved == Some(block) => {
+            Some(until)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,286 @@
+//! Proactive Cluster Scheduling (`proactive`): forecasts at control blocks.
+//!
+//! When a control block executes, its outcome (branch taken, loop count, map width) tells the
+//! control plane what work is coming:
+//! - the task blocks its flows lead to first (through other control blocks) are forecast, with
+//!   multiplicity (a map of width 8 forecasts 8 instances of each first body task); for each,
+//!   idle pool TBUs near the control block's cluster (where the data will be) are configured
+//!   for it and reserved for it *before* the tasks arrive, up to the forecast count minus the
+//!   TBUs already warm or being prepared for it. Only TBUs whose configured block has no queued
+//!   work are taken, so the pre-configuration uses otherwise idle time. A reservation lapses
+//!   after `reserve_expiry` reconfiguration times.
+//! - each request's forecast remaining work (expected work per request from the analysis,
+//!   corrected at each outcome by the difference between the drawn and the expected branch, loop
+//!   count or width, times the expected work of one alternative, iteration or copy, and less the
+//!   expected cycles of every finished task) orders the queues: more remaining work first, the
+//!   longest-remaining-first rule for makespan.
+//! - on a multi-die machine, new requests are admitted to the cluster with the least forecast
+//!   load (nearest the entry block's plan cluster on ties).
+
+use octopus_hw::{ClusterId, TbuId};
+use octopus_owg::index::Idx;
+use octopus_owg::ir::{BlockId, BlockKind, Control, FlowId};
+
+use super::octopus::{Core, preparing_for, rings};
+use crate::RequestId;
+use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
+
+/// The proactive component.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Proactive {
+    /// Per request: forecast remaining work, cycles.
+    remaining: Vec<f64>,
+    /// Expected work of one request.
+    initial: f64,
+    /// Per flow out of a branch: the change of the forecast when it is taken.
+    branch_delta: Vec<f64>,
+    /// Per loop or map opener: expected work of one iteration or copy, and the expected count.
+    iter_work: Vec<f64>,
+    mean_count: Vec<f64>,
+    /// Per flow: the task blocks reached first through it.
+    first: Vec<Vec<BlockId>>,
+    /// Per cluster: forecast work admitted and not yet done (multi-die).
+    admit_load: Vec<f64>,
+    admitted: Vec<u32>,
+    /// TBUs reserved ahead of time.
+    reserved: Vec<TbuId>,
+    /// Scratch: forecast (block, count) of one event.
+    forecast: Vec<(BlockId, u64)>,
+}
+
+impl Proactive {
+    pub(crate) fn init(&mut self, ctx: &Ctx<'_>) {
+        let wf = ctx.workflow();
+        let an = ctx.analysis();
+        let nb = wf.blocks.len();
+        let exp = |b: BlockId| ctx.homes(b).first().map_or(0.0, |&h| ctx.expected_cycles(b, h) as f64);
+        let mut region_total = vec![0.0; nb];
+        let mut alt_work = vec![0.0; wf.flows.len()];
+        self.initial = 0.0;
+        for t in wf.tasks() {
+            let w = an.blocks[t].visits * exp(t);
+            self.initial += w;
+            let mut cur = t;
+            while let Some(o) = an.blocks[cur].region {
+                region_total[o.index()] += w;
+                if matches!(wf.blocks[o].control(), Some(Control::Branch { .. }))
+                    && let Some(f) = an.blocks[cur].alternative
+                {
+                    alt_work[f.index()] += w;
+                }
+                cur = o;
+            }
+        }
+        self.branch_delta = vec![0.0; wf.flows.len()];
+        self.iter_work = vec![0.0; nb];
+        self.mean_count = vec![0.0; nb];
+        for (c, block) in wf.blocks.iter_enumerated() {
+            let v = an.blocks[c].visits;
+            if v <= 0.0 {
+                continue;
+            }
+            match block.control() {
+                Some(Control::Branch { .. }) => {
+                    let avg = region_total[c.index()] / v;
+                    for &f in &an.succs[c] {
+                        let p = wf.flows[f].probability.unwrap_or(0.0);
+                        let alt = if p > 0.0 { alt_work[f.index()] / (v * p) } else { 0.0 };
+                        self.branch_delta[f.index()] = alt - avg;
+                    }
+                }
+                Some(Control::Map { width: n, .. } | Control::Loop { count: n, .. }) => {
+                    let mean = n.mean();
+                    self.mean_count[c.index()] = mean;
+                    if mean > 0.0 {
+                        self.iter_work[c.index()] = region_total[c.index()] / (v * mean);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.first = wf.flows.indices().map(|f| first_tasks(ctx, f)).collect();
+        self.admit_load = vec![0.0; ctx.cluster_count()];
+    }
+
+    /// A request's forecast remaining work, cycles.
+    pub(crate) fn remaining(&self, req: RequestId) -> u64 {
+        self.remaining.get(req.0 as usize).map_or(0, |r| r.max(0.0).round() as u64)
+    }
+
+    pub(crate) fn on_arrival(&mut self, req: RequestId) {
+        let r = req.0 as usize;
+        if self.remaining.len() <= r {
+            self.remaining.resize(r + 1, 0.0);
+            self.admitted.resize(r + 1, u32::MAX);
+        }
+        self.remaining[r] = self.initial;
+    }
+
+    /// The cluster a new request starts in: least forecast load, nearest `anchor` on ties.
+    pub(crate) fn admit(&mut self, ctx: &Ctx<'_>, req: RequestId, anchor: ClusterId) -> ClusterId {
+        let mut best = (f64::INFINITY, u32::MAX, ClusterId(0));
+        for c in 0..ctx.cluster_count() as u32 {
+            let c = ClusterId(c);
+            let key = (self.admit_load[c.index()], ctx.hops(anchor, c), c);
+            if key.0 < best.0 || (key.0 == best.0 && (key.1, key.2) < (best.1, best.2)) {
+                best = key;
+            }
+        }
+        self.admit_load[best.2.index()] += self.initial;
+        self.admitted[req.0 as usize] = best.2.0;
+        best.2
+    }
+
+    pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
+        let r = done.request.0 as usize;
+        let e = core.exp[done.block.index()] as f64;
+        self.remaining[r] -= e;
+        if let Some(&c) = self.admitted.get(r)
+            && c != u32::MAX
+        {
+            self.admit_load[c as usize] = (self.admit_load[c as usize] - e).max(0.0);
+        }
+    }
+
+    pub(crate) fn on_control(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, ev: &ControlEvent) {
+        let wf = ctx.workflow();
+        let an = ctx.analysis();
+        let r = ev.request.0 as usize;
+        let c = ev.block;
+        let closer = wf.blocks[c].control().and_then(Control::join);
+        self.forecast.clear();
+        let add = |fc: &mut Vec<(BlockId, u64)>, f: FlowId, m: u64| {
+            for &b in &self.first[f.index()] {
+                match fc.iter_mut().find(|(x, _)| *x == b) {
+                    Some((_, n)) => *n += m,
+                    None => fc.push((b, m)),
+                }
+            }
+        };
+        let mut fc = std::mem::take(&mut self.forecast);
+        let mut delta = 0.0;
+        match ev.outcome {
+            Outcome::Branch { taken } => {
+                delta = self.branch_delta[taken.index()];
+                add(&mut fc, taken, 1);
+            }
+            Outcome::Fork => an.succs[c].iter().for_each(|&f| add(&mut fc, f, 1)),
+            Outcome::Map { width: n } | Outcome::Loop { count: n } => {
+                delta = (n as f64 - self.mean_count[c.index()]) * self.iter_work[c.index()];
+                let m = if matches!(ev.outcome, Outcome::Map { .. }) { n } else { n.min(1) };
+                for &f in &an.succs[c] {
+                    if Some(wf.flows[f].to) != closer {
+                        add(&mut fc, f, m);
+                    }
+                }
+            }
+            Outcome::Join { next_iteration: true } => {
+                if let Some(Control::Join { opener }) = wf.blocks[c].control() {
+                    for &f in &an.succs[*opener] {
+                        if wf.flows[f].to != c {
+                            add(&mut fc, f, 1);
+                        }
+                    }
+                }
+            }
+            Outcome::Join { next_iteration: false } => an.succs[c].iter().for_each(|&f| add(&mut fc, f, 1)),
+        }
+        if let Some(x) = self.remaining.get_mut(r) {
+            *x += delta;
+        }
+        for &(b, m) in &fc {
+            self.prepare(ctx, core, b, m, ev.cluster);
+        }
+        self.forecast = fc;
+    }
+
+    /// Configures and reserves idle pool TBUs near `at` for `m` coming tasks of `block`.
+    fn prepare(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, block: BlockId, m: u64, at: ClusterId) {
+        if m == 0 || ctx.idle_count() == 0 {
+            return;
+        }
+        let mut ready = 0u64;
+        let mut picks: Vec<TbuId> = Vec::new();
+        let radius = core.radius(ctx);
+        {
+            let c: &Core = core;
+            rings(ctx, at, radius, |cl, _| {
+                if !c.reachable(at, cl) {
+                    return true;
+                }
+                for t in ctx.machine().clusters[cl].tbus() {
+                    let i = t.index();
+                    if c.held[i].is_some() {
+                        continue;
+                    }
+                    if preparing_for(ctx, t, block).is_some() {
+                        ready += 1;
+                        continue;
+                    }
+                    if !ctx.is_idle(t) {
+                        continue;
+                    }
+                    let v = ctx.tbu(t);
+                    if v.configured == Some(block) && c.eligible(ctx, t, block) {
+                        ready += 1;
+                    } else if c.dedicated[i].is_none()
+                        && v.reserved.is_none()
+                        && v.configured.is_none_or(|cfg| ctx.queued_of_block(cfg) == 0)
+                    {
+                        picks.push(t);
+                    }
+                    if ready + picks.len() as u64 >= m {
+                        return false;
+                    }
+                }
+                true
+            });
+        }
+        let want = m.saturating_sub(ready) as usize;
+        let now = ctx.now();
+        for &t in picks.iter().take(want) {
+            ctx.reconfigure(t, block, 0);
+            ctx.reserve(t, Some(block));
+            core.reserved_at[t.index()] = now;
+            self.reserved.push(t);
+        }
+    }
+
+    /// Lifts lapsed reservations of idle TBUs; returns those TBUs. Forgets consumed ones.
+    pub(crate) fn lapsed(&mut self, ctx: &mut Ctx<'_>, core: &Core) -> Vec<TbuId> {
+        let mut out = Vec::new();
+        let list = std::mem::take(&mut self.reserved);
+        for t in list {
+            if ctx.tbu(t).reserved.is_none() || core.held[t.index()].is_some() {
+                continue;
+            }
+            if ctx.is_idle(t) && core.lapsed(ctx, t) {
+                ctx.reserve(t, None);
+                out.push(t);
+            } else {
+                self.reserved.push(t);
+            }
+        }
+        out
+    }
+}
+
+/// The task blocks a flow reaches first, through control blocks, each once, in a fixed order.
+fn first_tasks(ctx: &Ctx<'_>, f: FlowId) -> Vec<BlockId> {
+    let wf = ctx.workflow();
+    let an = ctx.analysis();
+    let mut out = Vec::new();
+    let mut stack = vec![wf.flows[f].to];
+    let mut seen = vec![false; wf.blocks.len()];
+    while let Some(b) = stack.pop() {
+        if std::mem::replace(&mut seen[b.index()], true) {
+            continue;
+        }
+        match wf.blocks[b].kind {
+            BlockKind::Task(_) => out.push(b),
+            BlockKind::Control(_) => stack.extend(an.succs[b].iter().rev().map(|&g| wf.flows[g].to)),
+        }
+    }
+    out.sort_unstable();
+    out
+}
