@@ -101,7 +101,7 @@ mod tests {
         let s = "ab\ncdé\nf";
         assert_eq!(line_col(s, 0), (1, 1));
         assert_eq!(line_col(s, 4), (2, 2));
-        assert_eq!(line_col(s, 9), (3, 1));
+        assert_eq!(line_col(s, 8), (3, 1));
         assert_eq!(line_col(s, 999), (3, 2));
     }
 
