@@ -10,6 +10,8 @@
 //! simulator loads it without this crate's logic. Entries are keyed by the IR's `BlockId` and
 //! `FlowId`. This crate reads no files.
 
+pub mod heft;
+
 mod curve;
 mod error;
 mod place;
