@@ -42,7 +42,8 @@ pub fn read_text(path: &Path) -> Result<String, String> {
 
 /// Reads a source file, telling an unreadable file from one that is not UTF-8 text.
 pub fn read_source(path: &Path) -> Result<String, ReadError> {
-    let bytes = fs::read(path).map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    let bytes =
+        fs::read(path).map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
     String::from_utf8(bytes).map_err(|e| {
         ReadError::NotText(format!(
             "`{}` is not UTF-8 text (invalid byte at offset {})",

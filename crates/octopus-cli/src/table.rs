@@ -36,7 +36,12 @@ impl Table {
     pub fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|i| {
-                self.rows.iter().map(|r| r[i].chars().count()).chain([self.header[i].chars().count()]).max().unwrap_or(0)
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([self.header[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let mut out = String::new();

@@ -123,10 +123,6 @@ fn never_panics_or_hangs_on_mangled_input() {
         std::fs::write(&path, case).unwrap();
         let status = run_with_timeout(octopus().arg("check").arg(&path), std::time::Duration::from_secs(20));
         let code = status.unwrap_or_else(|| panic!("`octopus check` hung on case {i}: {}", path.display()));
-        assert!(
-            code == Some(0) || code == Some(1),
-            "case {i} ({}) exited with {code:?}",
-            path.display()
-        );
+        assert!(code == Some(0) || code == Some(1), "case {i} ({}) exited with {code:?}", path.display());
     }
 }

@@ -2,7 +2,7 @@
 
 pub mod check;
 pub mod compare;
-pub mod simulate;
-pub mod import;
 pub mod compile;
 pub mod hw;
+pub mod import;
+pub mod simulate;
