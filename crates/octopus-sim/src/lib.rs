@@ -138,6 +138,15 @@ pub enum SimError {
         /// The block's name.
         block: String,
     },
+    /// The scheduler cannot run this workflow (e.g. `heft` and control blocks).
+    #[error("scheduler `{scheduler}` refuses this run: {reason}")]
+    #[diagnostic(code(sim::refused), help("choose another scheduler, or change the workflow"))]
+    Refused {
+        /// The scheduler.
+        scheduler: String,
+        /// Why.
+        reason: String,
+    },
     /// Work remained but nothing was left to happen: a scheduler queued tasks no TBU will take.
     #[error(
         "scheduler `{scheduler}` stalled at cycle {time}: {completed} of {requests} requests complete, {queued} tasks queued and no event pending"
@@ -181,6 +190,9 @@ pub fn simulate_with_scheduler<'a>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<SimOutput, SimError> {
     let env = build_env(inputs, config)?;
+    scheduler
+        .accepts(inputs.workflow, inputs.machine)
+        .map_err(|reason| SimError::Refused { scheduler: scheduler.name().to_owned(), reason })?;
     let clock = inputs.machine.spec.clock_ghz;
     let tbus = inputs.machine.tbus.len();
     let mut engine = engine::Engine::new(env, scheduler);

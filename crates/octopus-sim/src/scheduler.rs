@@ -161,6 +161,12 @@ pub trait Scheduler: Send {
     /// Its registry name (`static`, `greedy`, ...).
     fn name(&self) -> &str;
 
+    /// Whether this scheduler can run `workflow` on `machine`, asked before the run starts;
+    /// `Err(reason)` refuses the run ([`crate::SimError::Refused`]). Most schedulers run anything.
+    fn accepts(&self, _workflow: &Workflow, _machine: &Machine) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Called once at time 0, before the first request arrives. TBUs start configured with the
     /// plan's placement (each home TBU holds its task block, at no cost).
     fn init(&mut self, _ctx: &mut Ctx<'_>) {}

@@ -6,12 +6,14 @@ mod adaptive;
 mod dds;
 mod diffusion;
 mod greedy;
+mod heft;
 mod octopus;
 mod proactive;
 mod reactive;
 mod static_homes;
 
 pub use greedy::Greedy;
+pub use heft::Heft;
 pub use octopus::{Features, Mode, Octopus, OctopusParams};
 pub use reactive::{Reactive, ReactiveParams};
 pub use static_homes::{Static, place_on_homes};
@@ -34,7 +36,11 @@ const NAMES: &[&str] = &[
     "octopus-central",
 ];
 
-/// The names [`make_scheduler`] accepts.
+/// Schedulers [`make_scheduler`] also accepts but `compare` runs only when named: `heft` refuses
+/// workflows with control blocks.
+const OPT_IN: &[&str] = &["heft"];
+
+/// The names `compare` runs by default; [`make_scheduler`] accepts these and the opt-in `heft`.
 pub fn scheduler_names() -> &'static [&'static str] {
     NAMES
 }
@@ -45,7 +51,11 @@ pub fn make_scheduler(name: &str) -> Result<Box<dyn Scheduler>, SimError> {
         "static" => Box::new(Static),
         "reactive" => Box::new(Reactive::new(ReactiveParams::default())),
         "greedy" => Box::new(Greedy::default()),
+        "heft" => Box::new(Heft::default()),
         _ if let Some(o) = Octopus::by_name(name) => Box::new(o),
-        _ => return Err(SimError::UnknownScheduler { name: name.to_owned(), valid: NAMES.join(", ") }),
+        _ => {
+            let valid = [NAMES, OPT_IN].concat().join(", ");
+            return Err(SimError::UnknownScheduler { name: name.to_owned(), valid });
+        }
     })
 }
