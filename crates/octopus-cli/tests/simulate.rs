@@ -1,0 +1,145 @@
+//! `octopus simulate` and `octopus compare` end to end: JSON fields, determinism, the trace file,
+//! and clear errors (unknown scheduler, zero requests, a plan of another workflow or hardware).
+
+mod common;
+
+use common::{octopus, repo_root, scratch_dir};
+
+const FIELDS: &[&str] = &[
+    "scheduler",
+    "requests",
+    "makespan_cycles",
+    "makespan_s",
+    "throughput_rps",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_p99_s",
+    "utilization",
+    "idle",
+    "reconfigurations",
+    "noc_byte_hops",
+    "lower_bound_cycles",
+];
+
+fn wf(name: &str) -> String {
+    repo_root().join("workflows").join(name).display().to_string()
+}
+
+#[test]
+fn json_has_the_documented_fields_and_is_deterministic() {
+    let run = || {
+        octopus()
+            .args(["simulate", &wf("rag.owg"), "--hw", "chip", "--scheduler", "static"])
+            .args(["--requests", "40", "--seed", "3", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in FIELDS {
+        assert!(v.get(f).is_some(), "missing `{f}` in {v}");
+    }
+    for f in ["no_work", "upstream", "reconfig", "transfer"] {
+        assert!(v["idle"].get(f).is_some(), "missing `idle.{f}`");
+    }
+    assert_eq!(v["requests"], 40);
+    assert_eq!(out.stdout, run().stdout, "same seed, same bytes");
+}
+
+#[test]
+fn compare_prints_a_json_array_with_static_first() {
+    let out = octopus()
+        .args(["compare", &wf("react_agent.owg"), "--hw", "chip", "--requests", "20", "--format", "json"])
+        .args(["--schedulers", "greedy,reactive"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["scheduler"].as_str().unwrap()).collect();
+    assert_eq!(names, ["static", "greedy", "reactive"]);
+    let table = octopus()
+        .args(["compare", &wf("react_agent.owg"), "--hw", "chip", "--requests", "20"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("speedup") && text.contains("1.00x"), "{text}");
+}
+
+#[test]
+fn trace_is_chrome_trace_json_with_a_span_per_execution() {
+    let dir = scratch_dir("trace");
+    let path = dir.join("t.json");
+    let out = octopus()
+        .args(["simulate", &wf("driving.owg"), "--hw", "chip", "--scheduler", "greedy", "--requests", "5"])
+        .args(["--format", "json", "--trace"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let execs = events.iter().filter(|e| e["ph"] == "X" && e["cat"] == "exec").count();
+    assert_eq!(execs as u64, result["tasks_executed"].as_u64().unwrap());
+    for e in events.iter().filter(|e| e["ph"] == "X") {
+        assert!(e["ts"].as_f64().unwrap() >= 0.0 && e["dur"].as_f64().unwrap() >= 0.0, "{e}");
+        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+    }
+    assert!(events.iter().any(|e| e["ph"] == "M" && e["name"] == "thread_name"));
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_and_no_panic() {
+    let out =
+        octopus().args(["simulate", &wf("rag.owg"), "--hw", "chip", "--scheduler", "nope"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown scheduler `nope`") && err.contains("static, reactive, greedy"), "{err}");
+
+    let out = octopus()
+        .args(["simulate", &wf("rag.owg"), "--hw", "chip", "--scheduler", "static", "--requests", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("zero requests"), "{err}");
+
+    // A plan compiled for another workflow, then for other hardware.
+    let dir = scratch_dir("plans");
+    let plan = dir.join("rag-chip.ron");
+    let out = octopus().args(["compile", &wf("rag.owg"), "--hw", "chip", "-o"]).arg(&plan).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = octopus()
+        .args(["simulate", &wf("driving.owg"), "--hw", "chip", "--scheduler", "static", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("compiled for workflow"), "{err}");
+    let out = octopus()
+        .args(["simulate", &wf("rag.owg"), "--hw", "package", "--scheduler", "static", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("compiled for hardware"), "{err}");
+    let out = octopus()
+        .args([
+            "simulate",
+            &wf("rag.owg"),
+            "--hw",
+            "chip",
+            "--scheduler",
+            "static",
+            "--requests",
+            "3",
+            "--plan",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
