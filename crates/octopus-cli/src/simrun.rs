@@ -62,24 +62,7 @@ pub fn load(file: &Path, hw: &str, plan: Option<&PathBuf>) -> Result<Loaded, u8>
 /// `--hw NAME|FILE.ron`: a hardware description file when it ends in `.ron` or contains a path
 /// separator (the rule of `octopus hw`), a preset name otherwise.
 pub fn load_machine(hw: &str) -> Result<Machine, u8> {
-    let path = Path::new(hw);
-    if hw.ends_with(".ron") || hw.contains(std::path::MAIN_SEPARATOR) || hw.contains('/') {
-        let text = io::read_text(path).map_err(|m| {
-            io::report_error(&m);
-            exit::USAGE
-        })?;
-        Machine::from_ron(&text, hw).map_err(|errors| {
-            for e in errors {
-                eprintln!("{:?}", Report::new(e));
-            }
-            exit::INVALID
-        })
-    } else {
-        Machine::preset(hw).map_err(|e| {
-            eprintln!("{:?}", Report::new(e));
-            exit::USAGE
-        })
-    }
+    crate::commands::hw::load_machine(hw).map(|(machine, _text)| machine)
 }
 
 /// A progress bar on stderr that appears only once a run has taken more than a second, and never
