@@ -31,8 +31,9 @@ pub(crate) struct Adaptive {
     svc: Vec<f64>,
     /// Soft shares' sizes (DDS off).
     soft: Vec<u32>,
-    /// Members of some share, for the periodic check.
+    /// Members of some share, for the periodic check, and whether each TBU is listed.
     members: Vec<TbuId>,
+    listed: Vec<bool>,
 }
 
 impl Adaptive {
@@ -45,6 +46,7 @@ impl Adaptive {
             svc: Vec::new(),
             soft: Vec::new(),
             members: Vec::new(),
+            listed: Vec::new(),
         }
     }
 
@@ -55,8 +57,10 @@ impl Adaptive {
         self.last = vec![None; n];
         self.svc = core.exp.iter().map(|&e| e as f64).collect();
         self.soft = vec![0; n];
+        self.listed = vec![false; ctx.tbu_count()];
         if self.exclusive {
             self.members = core.ded_homes.iter().flatten().copied().collect();
+            self.members.iter().for_each(|t| self.listed[t.index()] = true);
         } else {
             for b in ctx.workflow().tasks() {
                 self.soft[b.index()] = ctx.homes(b).len() as u32;
@@ -75,9 +79,15 @@ impl Adaptive {
                 if core.affinity[h.index()].is_none() {
                     core.affinity[h.index()] = Some(b);
                     self.soft[b.index()] += 1;
-                    self.members.push(h);
+                    self.list(h);
                 }
             }
+        }
+    }
+
+    fn list(&mut self, t: TbuId) {
+        if !std::mem::replace(&mut self.listed[t.index()], true) {
+            self.members.push(t);
         }
     }
 
@@ -120,14 +130,13 @@ impl Adaptive {
             if core.stable[b] && core.dedicated[t].is_none() && ctx.tbu(tbu).reserved.is_none() {
                 core.dedicated[t] = Some(block);
                 core.ded_count[b] += 1;
-                self.members.push(tbu);
+                self.list(tbu);
             }
         } else if core.affinity[t] != Some(block) {
             if let Some(old) = core.affinity[t] {
                 self.soft[old.index()] -= 1;
-            } else {
-                self.members.push(tbu);
             }
+            self.list(tbu);
             core.affinity[t] = Some(block);
             self.soft[b] += 1;
         }
@@ -160,14 +169,20 @@ impl Adaptive {
     pub(crate) fn on_tick(&mut self, ctx: &Ctx<'_>, core: &mut Core) -> Vec<TbuId> {
         self.ensure_soft(ctx, core);
         let mut released = Vec::new();
+        // Releasing only helps when work waits and some TBU idles.
+        if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
+            return released;
+        }
         let members = std::mem::take(&mut self.members);
         let mut kept = Vec::with_capacity(members.len());
         for t in members {
             let owner = if self.exclusive { core.dedicated[t.index()] } else { core.affinity[t.index()] };
             if owner.is_none() {
+                self.listed[t.index()] = false;
                 continue;
             }
             if ctx.is_idle(t) && core.held[t.index()].is_none() && self.on_idle(ctx, core, t) {
+                self.listed[t.index()] = false;
                 released.push(t);
             } else {
                 kept.push(t);

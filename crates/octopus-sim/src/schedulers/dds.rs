@@ -134,7 +134,7 @@ impl Dds {
                 let r = core.radius(ctx);
                 let wait = core.ded_homes[block.index()]
                     .iter()
-                    .filter(|&&h| core.dedicated[h.index()] == Some(block))
+                    .filter(|&&h| core.dedicated[h.index()] == Some(block) && !ctx.is_idle(h))
                     .filter(|&&h| {
                         let hc = ctx.cluster_of(h);
                         core.reachable(src, hc) && ctx.hops(src, hc) <= r

@@ -38,6 +38,9 @@ impl Diffusion {
     /// One diffusion round.
     pub(crate) fn step(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, _dds: &Dds) {
         let alpha = core.params.alpha;
+        if ctx.queued_total() == 0 {
+            return;
+        }
         for i in 0..ctx.cluster_count() as u32 {
             let ci = ClusterId(i);
             let di = core.domain(ci);

@@ -218,15 +218,17 @@ impl Core {
         self.affinity = vec![None; nt];
         let (w, h) = m.mesh_size();
         self.centre = m.cluster_at(w / 2, h / 2).unwrap_or(ClusterId(0));
-        // Tick period: a quarter of the visit-weighted mean task duration.
+        // Tick period: a quarter of the mean duration of the task a busy TBU is running (the
+        // work-weighted mean, sum v e^2 / sum v e), so that ticks are few against task times.
         self.period = self.params.period.unwrap_or_else(|| {
             let an = ctx.analysis();
-            let (mut s, mut v) = (0.0, 0.0);
+            let (mut s2, mut s) = (0.0, 0.0);
             for b in wf.tasks() {
-                s += an.blocks[b].visits * self.exp[b.index()] as f64;
-                v += an.blocks[b].visits;
+                let e = self.exp[b.index()] as f64;
+                s2 += an.blocks[b].visits * e * e;
+                s += an.blocks[b].visits * e;
             }
-            if v > 0.0 { (s / v / 4.0).round() as Cycle } else { 1 }
+            if s > 0.0 { (s2 / s / 4.0).round() as Cycle } else { 1 }
         });
         self.period = self.period.max(1);
     }
@@ -442,8 +444,8 @@ impl Octopus {
         self.features
     }
 
-    /// The priority of a ready task: the forecast remaining work of its request (proactive), else
-    /// older requests first.
+    /// The priority of a ready task: the forecast total work of its request (proactive; older
+    /// requests first among equal forecasts), else older requests first.
     fn key(&self, ctx: &Ctx<'_>, req: RequestId) -> u64 {
         match &self.proactive {
             Some(p) => p.remaining(req),
@@ -477,9 +479,9 @@ impl Octopus {
                 let Some(e) = core.peek(d, b) else { continue };
                 let bonus =
                     if core.affinity[t] == Some(BlockId(b as u32)) { ctx.reconfig_cycles(tbu) } else { 0 };
-                let cost = dds.pull_cost(ctx, core, e.task, BlockId(b as u32), tbu).saturating_sub(bonus)
+                let cost = dds.pull_cost(ctx, core, e.task, BlockId(b as u32), tbu)
                     + if c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(c, here)) };
-                let value = i128::from(e.key) - i128::from(cost);
+                let value = i128::from(e.key) - i128::from(cost) + i128::from(bonus);
                 if best.is_none_or(|(v, bd, bb, _)| value > v || (value == v && (d, b) < (bd, bb))) {
                     best = Some((value, d, b, c));
                 }

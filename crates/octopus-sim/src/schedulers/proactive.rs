@@ -9,11 +9,12 @@
 //!   TBUs already warm or being prepared for it. Only TBUs whose configured block has no queued
 //!   work are taken, so the pre-configuration uses otherwise idle time. A reservation lapses
 //!   after `reserve_expiry` reconfiguration times.
-//! - each request's forecast remaining work (expected work per request from the analysis,
-//!   corrected at each outcome by the difference between the drawn and the expected branch, loop
-//!   count or width, times the expected work of one alternative, iteration or copy, and less the
-//!   expected cycles of every finished task) orders the queues: more remaining work first, the
-//!   longest-remaining-first rule for makespan.
+//! - each request's forecast total work (expected work per request from the analysis, corrected
+//!   at each outcome by the difference between the drawn and the expected branch, loop count or
+//!   width, times the expected work of one alternative, iteration or copy) orders the queues:
+//!   requests forecast to be longer first (longest-job-first for makespan), older requests first
+//!   among equal forecasts. The forecast does not fall as work completes, so the order stays
+//!   depth-first (a request keeps its place) instead of turning breadth-first.
 //! - on a multi-die machine, new requests are admitted to the cluster with the least forecast
 //!   load (nearest the entry block's plan cluster on ties).
 
@@ -28,8 +29,8 @@ use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
 /// The proactive component.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Proactive {
-    /// Per request: forecast remaining work, cycles.
-    remaining: Vec<f64>,
+    /// Per request: forecast total work, cycles.
+    total: Vec<f64>,
     /// Expected work of one request.
     initial: f64,
     /// Per flow out of a branch: the change of the forecast when it is taken.
@@ -102,18 +103,18 @@ impl Proactive {
         self.admit_load = vec![0.0; ctx.cluster_count()];
     }
 
-    /// A request's forecast remaining work, cycles.
+    /// A request's forecast total work, cycles.
     pub(crate) fn remaining(&self, req: RequestId) -> u64 {
-        self.remaining.get(req.0 as usize).map_or(0, |r| r.max(0.0).round() as u64)
+        self.total.get(req.0 as usize).map_or(0, |r| r.max(0.0).round() as u64)
     }
 
     pub(crate) fn on_arrival(&mut self, req: RequestId) {
         let r = req.0 as usize;
-        if self.remaining.len() <= r {
-            self.remaining.resize(r + 1, 0.0);
+        if self.total.len() <= r {
+            self.total.resize(r + 1, 0.0);
             self.admitted.resize(r + 1, u32::MAX);
         }
-        self.remaining[r] = self.initial;
+        self.total[r] = self.initial;
     }
 
     /// The cluster a new request starts in: least forecast load, nearest `anchor` on ties.
@@ -134,7 +135,6 @@ impl Proactive {
     pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
         let r = done.request.0 as usize;
         let e = core.exp[done.block.index()] as f64;
-        self.remaining[r] -= e;
         if let Some(&c) = self.admitted.get(r)
             && c != u32::MAX
         {
@@ -185,7 +185,7 @@ impl Proactive {
             }
             Outcome::Join { next_iteration: false } => an.succs[c].iter().for_each(|&f| add(&mut fc, f, 1)),
         }
-        if let Some(x) = self.remaining.get_mut(r) {
+        if let Some(x) = self.total.get_mut(r) {
             *x += delta;
         }
         for &(b, m) in &fc {

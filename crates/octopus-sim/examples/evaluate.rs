@@ -1,0 +1,273 @@
+//! The evaluation of `docs/evaluation.md`: every workflow of `workflows/`, every scheduler, one
+//! closed batch of requests on one hardware preset; prints markdown tables.
+//!
+//! ```text
+//! cargo run --release -p octopus-sim --example evaluate -- --hw chip --requests 1000 --seed 1
+//! ```
+//!
+//! Options: `--hw NAME` (a preset: chip, package, wafer), `--requests N` (a closed batch at time 0),
+//! `--seed S`, `--workflows a,b` (file stems; default all), `--schedulers a,b` (default all),
+//! `--json` (one JSON result per line after the tables). Runs go in parallel (rayon) and are
+//! deterministic: the tables do not depend on the thread count.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use octopus_hw::{CostModel, Machine};
+use octopus_owg::{Loader, Module, check};
+use octopus_sim::{Inputs, SimConfig, SimResult};
+use rayon::prelude::*;
+
+struct Dir(PathBuf);
+
+impl Loader for Dir {
+    fn load(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(self.0.join(path)).map_err(|e| e.to_string())
+    }
+}
+
+const BASELINES: &[&str] = &["static", "reactive", "greedy"];
+const OCTOPUS: &str = "octopus";
+const ABLATIONS: &[&str] = &["octopus-no-dds", "octopus-no-adaptive", "octopus-no-proactive"];
+const PARTS: &[&str] = &["dds", "adaptive", "proactive"];
+
+struct Args {
+    hw: String,
+    requests: u64,
+    seed: u64,
+    workflows: Option<Vec<String>>,
+    schedulers: Option<Vec<String>>,
+    json: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a =
+        Args { hw: "chip".into(), requests: 1000, seed: 1, workflows: None, schedulers: None, json: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--hw" => a.hw = value(),
+            "--requests" => a.requests = value().parse().expect("--requests N"),
+            "--seed" => a.seed = value().parse().expect("--seed S"),
+            "--workflows" => a.workflows = Some(value().split(',').map(str::to_owned).collect()),
+            "--schedulers" => a.schedulers = Some(value().split(',').map(str::to_owned).collect()),
+            "--json" => a.json = true,
+            other => panic!("unknown option `{other}`"),
+        }
+    }
+    a
+}
+
+fn load(path: &Path) -> Module {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let checked = check(&text, stem, &Dir(path.parent().unwrap().to_owned()));
+    checked.module.unwrap_or_else(|| panic!("{} does not validate", path.display()))
+}
+
+fn geomean(xs: &[f64]) -> f64 {
+    (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
+}
+
+fn main() {
+    let args = parse_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("workflows/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "owg"))
+        .collect();
+    files.sort();
+    if let Some(w) = &args.workflows {
+        files.retain(|p| w.iter().any(|n| p.file_stem().unwrap() == n.as_str()));
+    }
+    let machine = Machine::preset(&args.hw).unwrap_or_else(|e| panic!("{e}"));
+    let cost = CostModel::new(&machine);
+    let schedulers: Vec<String> = match &args.schedulers {
+        Some(s) => s.clone(),
+        None => octopus_sim::scheduler_names().iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let started = Instant::now();
+    let modules: Vec<Module> = files.par_iter().map(|p| load(p)).collect();
+    let plans: Vec<_> =
+        modules.par_iter().map(|m| octopus_compiler::compile(m, &machine).expect("compiles")).collect();
+    let jobs: Vec<(usize, &str)> =
+        (0..modules.len()).flat_map(|w| schedulers.iter().map(move |s| (w, s.as_str()))).collect();
+    let results: Vec<SimResult> = jobs
+        .par_iter()
+        .map(|&(w, s)| {
+            let inputs = Inputs {
+                workflow: &modules[w].workflow,
+                analysis: &modules[w].analysis,
+                machine: &machine,
+                cost: &cost,
+                plan: &plans[w],
+            };
+            let config = SimConfig {
+                scheduler: s.to_owned(),
+                requests: Some(args.requests),
+                seed: args.seed,
+                trace: false,
+            };
+            octopus_sim::simulate(&inputs, &config)
+                .unwrap_or_else(|e| panic!("{} / {s}: {e}", modules[w].workflow.name))
+                .result
+        })
+        .collect();
+    let elapsed = started.elapsed();
+    let mut table: BTreeMap<(usize, &str), &SimResult> = BTreeMap::new();
+    for (&(w, s), r) in jobs.iter().zip(&results) {
+        table.insert((w, s), r);
+    }
+    let names: Vec<&str> = modules.iter().map(|m| m.workflow.name.as_str()).collect();
+    let has = |s: &str| schedulers.iter().any(|x| x == s);
+    let ms = |w: usize, s: &str| table[&(w, s)].makespan_cycles as f64;
+
+    println!(
+        "hardware `{}` ({} TBUs), {} requests per run (closed batch), seed {}\n",
+        machine.name(),
+        machine.tbus.len(),
+        args.requests,
+        args.seed
+    );
+    // Makespans, in milliseconds.
+    println!("### Makespan (ms)\n");
+    print!("| workflow |");
+    for s in &schedulers {
+        print!(" {s} |");
+    }
+    println!();
+    print!("|---|");
+    for _ in &schedulers {
+        print!("---:|");
+    }
+    println!();
+    for (w, n) in names.iter().enumerate() {
+        print!("| {n} |");
+        for s in &schedulers {
+            print!(" {:.3} |", table[&(w, s.as_str())].makespan_s * 1e3);
+        }
+        println!();
+    }
+    println!();
+
+    if has(OCTOPUS) {
+        let base: Vec<&str> = BASELINES.iter().copied().filter(|b| has(b)).collect();
+        println!("### Speedup of `octopus` (baseline makespan / octopus makespan)\n");
+        print!("| workflow |");
+        for b in &base {
+            print!(" vs {b} |");
+        }
+        println!();
+        print!("|---|");
+        for _ in &base {
+            print!("---:|");
+        }
+        println!();
+        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); base.len()];
+        for (w, n) in names.iter().enumerate() {
+            print!("| {n} |");
+            for (i, b) in base.iter().enumerate() {
+                let x = ms(w, b) / ms(w, OCTOPUS);
+                cols[i].push(x);
+                print!(" {x:.2}x |");
+            }
+            println!();
+        }
+        print!("| **geometric mean** |");
+        for c in &cols {
+            print!(" **{:.2}x** |", geomean(c));
+        }
+        println!();
+        print!("| max |");
+        for c in &cols {
+            print!(" {:.2}x |", c.iter().copied().fold(0.0, f64::max));
+        }
+        println!("\n");
+
+        let abl: Vec<&str> = ABLATIONS.iter().chain(PARTS).copied().filter(|a| has(a)).collect();
+        if !abl.is_empty() {
+            println!("### Ablation (makespan relative to `octopus`; above 1 = slower without the part)\n");
+            print!("| workflow |");
+            for a in &abl {
+                print!(" {a} |");
+            }
+            println!();
+            print!("|---|");
+            for _ in &abl {
+                print!("---:|");
+            }
+            println!();
+            let mut cols: Vec<Vec<f64>> = vec![Vec::new(); abl.len()];
+            for (w, n) in names.iter().enumerate() {
+                print!("| {n} |");
+                for (i, a) in abl.iter().enumerate() {
+                    let x = ms(w, a) / ms(w, OCTOPUS);
+                    cols[i].push(x);
+                    print!(" {x:.3} |");
+                }
+                println!();
+            }
+            print!("| **geometric mean** |");
+            for c in &cols {
+                print!(" **{:.3}** |", geomean(c));
+            }
+            println!("\n");
+        }
+    }
+
+    println!("### Makespan over lower bound (1 is optimal)\n");
+    print!("| workflow | lower bound (ms) |");
+    for s in &schedulers {
+        print!(" {s} |");
+    }
+    println!();
+    print!("|---|---:|");
+    for _ in &schedulers {
+        print!("---:|");
+    }
+    println!();
+    for (w, n) in names.iter().enumerate() {
+        let lb =
+            table[&(w, schedulers[0].as_str())].lower_bound_cycles as f64 / (machine.spec.clock_ghz * 1e6);
+        print!("| {n} | {lb:.3} |");
+        for s in &schedulers {
+            print!(" {:.2} |", table[&(w, s.as_str())].makespan_over_lower_bound);
+        }
+        println!();
+    }
+    println!();
+
+    println!("### Utilisation and reconfigurations\n");
+    print!("| workflow |");
+    for s in &schedulers {
+        print!(" {s} |");
+    }
+    println!();
+    print!("|---|");
+    for _ in &schedulers {
+        print!("---:|");
+    }
+    println!();
+    for (w, n) in names.iter().enumerate() {
+        print!("| {n} |");
+        for s in &schedulers {
+            let r = table[&(w, s.as_str())];
+            print!(" {:.0}% / {} |", r.utilization * 100.0, r.reconfigurations);
+        }
+        println!();
+    }
+    println!();
+    eprintln!(
+        "{} runs in {:.1} s (wall clock; not part of the results)",
+        results.len(),
+        elapsed.as_secs_f64()
+    );
+    if args.json {
+        for r in &results {
+            println!("{}", serde_json::to_string(r).unwrap());
+        }
+    }
+}
