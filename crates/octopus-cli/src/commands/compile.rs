@@ -30,6 +30,18 @@ pub struct Args {
     /// What to print: a summary with the report, or the whole plan as RON or JSON.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Also compute a static schedule of one execution: `heft` (workflows without control blocks).
+    /// Human output appends its length and per-task placement; `ron`/`json` print the schedule
+    /// instead of the plan (`-o` still writes the plan).
+    #[arg(long, value_enum, value_name = "ALGORITHM")]
+    schedule: Option<ScheduleKind>,
+}
+
+/// Static schedules `compile --schedule` computes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleKind {
+    /// HEFT (Topcuoglu et al. 2002): upward rank, insertion-based earliest finish time.
+    Heft,
 }
 
 /// Output formats of `compile`.
@@ -77,16 +89,30 @@ pub fn run(args: &Args) -> u8 {
             return exit::INVALID;
         }
     };
+    let schedule =
+        match args.schedule.map(|_| octopus_compiler::heft::schedule_workflow(&module.workflow, &machine)) {
+            Some(Err(e)) => {
+                eprintln!("{:?}", Report::new(e));
+                return exit::INVALID;
+            }
+            Some(Ok(s)) => Some(s),
+            None => None,
+        };
     if let Some(out) = &args.output
         && let Err(m) = io::write_atomic(out, plan.to_ron().as_bytes())
     {
         io::report_error(&m);
         return exit::USAGE;
     }
-    match args.format {
-        Format::Human => print!("{}", human(module, &machine, &plan)),
-        Format::Ron => println!("{}", plan.to_ron()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan).expect("plans serialise")),
+    match (args.format, &schedule) {
+        (Format::Human, Some(s)) => print!("{}\n{}", human(module, &machine, &plan), heft_table(&machine, s)),
+        (Format::Ron, Some(s)) => println!("{}", octopus_hw::to_ron(s)),
+        (Format::Json, Some(s)) => {
+            println!("{}", serde_json::to_string_pretty(s).expect("schedules serialise"))
+        }
+        (Format::Human, None) => print!("{}", human(module, &machine, &plan)),
+        (Format::Ron, None) => println!("{}", plan.to_ron()),
+        (Format::Json, None) => println!("{}", serde_json::to_string_pretty(&plan).expect("plans serialise")),
     }
     if let Some(out) = &args.output {
         eprintln!("wrote {}", out.display());
@@ -156,5 +182,38 @@ pub fn human(module: &Module, machine: &Machine, plan: &Plan) -> String {
         r.max_requests_per_second
             .map_or("unbounded (no load)".to_owned(), |x| format!("{} requests/s", sig3(x))),
     );
+    out
+}
+
+/// The HEFT schedule: its length, then one row per task block in start order.
+fn heft_table(machine: &Machine, s: &octopus_compiler::heft::WorkflowSchedule) -> String {
+    let mut out = format!(
+        "HEFT schedule of one execution: length {} cycles ({} s) over {} TBUs{}\n\n",
+        s.makespan_cycles,
+        sig3(s.makespan_s),
+        s.processors,
+        if s.reduced { " (one per cluster and kind)" } else { "" }
+    );
+    let mut t = Table::new(&[
+        ("task", Align::Left),
+        ("TBU", Align::Right),
+        ("cluster", Align::Right),
+        ("start", Align::Right),
+        ("finish", Align::Right),
+        ("rank order", Align::Right),
+    ]);
+    let mut rows: Vec<_> = s.tasks.iter().collect();
+    rows.sort_by_key(|t| (t.start, t.tbu));
+    for r in rows {
+        t.row(vec![
+            r.name.clone(),
+            r.tbu.0.to_string(),
+            format!("c{}", machine.cluster_of(r.tbu).0),
+            r.start.to_string(),
+            r.finish.to_string(),
+            r.order.to_string(),
+        ]);
+    }
+    out += &t.render();
     out
 }
