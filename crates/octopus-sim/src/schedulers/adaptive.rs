@@ -34,6 +34,10 @@ pub(crate) struct Adaptive {
     /// Members of some share, for the periodic check, and whether each TBU is listed.
     members: Vec<TbuId>,
     listed: Vec<bool>,
+    /// Whether the soft shares were built from the plan homes. A flag rather than "no members
+    /// yet": `on_tick` takes the member list while it runs, and rebuilding the shares then would
+    /// forget the TBUs already in a share (and underflow their counts later).
+    soft_ready: bool,
 }
 
 impl Adaptive {
@@ -47,6 +51,7 @@ impl Adaptive {
             soft: Vec::new(),
             members: Vec::new(),
             listed: Vec::new(),
+            soft_ready: false,
         }
     }
 
@@ -70,9 +75,10 @@ impl Adaptive {
 
     /// Soft shares start from the plan homes (set once the core exists).
     fn ensure_soft(&mut self, ctx: &Ctx<'_>, core: &mut Core) {
-        if self.exclusive || !self.members.is_empty() {
+        if self.exclusive || self.soft_ready {
             return;
         }
+        self.soft_ready = true;
         self.soft.iter_mut().for_each(|s| *s = 0);
         for b in ctx.workflow().tasks() {
             for &h in ctx.homes(b) {
