@@ -1,4 +1,4 @@
-//! The WfCommons table of `docs/evaluation-real.md`: every instance imported, compiled for `chip`
+//! The WfCommons table of `docs/evaluation.md (Real inputs)`: every instance imported, compiled for `chip`
 //! and simulated (one run of the workflow, a closed batch of one request) under each scheduler.
 //!
 //! `cargo run --release -p octopus-sim --example wfcommons_eval [FOLDER]` reads the instances from
