@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use miette::{NamedSource, Report};
 use octopus_compiler::Plan;
-use octopus_hw::Machine;
+use octopus_hw::{CostModel, Machine};
+use octopus_sim::Inputs;
 use octopus_owg::Module;
 
 use crate::commands::check::{check_file, print_diagnostics};
@@ -22,6 +23,19 @@ pub struct Loaded {
     pub machine: Machine,
     /// The plan.
     pub plan: Plan,
+}
+
+impl Loaded {
+    /// The simulator's inputs, borrowing from this and from the machine's cost model.
+    pub fn inputs<'a>(&'a self, cost: &'a CostModel<'a>) -> Inputs<'a> {
+        Inputs {
+            workflow: &self.module.workflow,
+            analysis: &self.module.analysis,
+            machine: &self.machine,
+            cost,
+            plan: &self.plan,
+        }
+    }
 }
 
 /// Loads everything a simulation needs; on failure prints why and returns the exit code.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use octopus_hw::CostModel;
-use octopus_sim::{Inputs, SimConfig, SimResult};
+use octopus_sim::{SimConfig, SimResult};
 use rayon::prelude::*;
 
 use crate::commands::simulate::{Format, check_options, report_sim_error};
@@ -65,13 +65,7 @@ pub fn run(args: &Args) -> u8 {
         Err(code) => return code,
     };
     let cost = CostModel::new(&loaded.machine);
-    let inputs = Inputs {
-        workflow: &loaded.module.workflow,
-        analysis: &loaded.module.analysis,
-        machine: &loaded.machine,
-        cost: &cost,
-        plan: &loaded.plan,
-    };
+    let inputs = loaded.inputs(&cost);
     // Progress over all runs: requests completed summed over the schedulers.
     let done: Mutex<(Vec<u64>, Progress)> = Mutex::new((vec![0; names.len()], Progress::new("compare")));
     let results: Vec<_> = names

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use octopus_hw::CostModel;
-use octopus_sim::{Inputs, SimConfig, SimError, SimResult};
+use octopus_sim::{SimConfig, SimError, SimResult};
 
 use crate::exit;
 use crate::io;
@@ -84,13 +84,7 @@ pub fn run(args: &Args) -> u8 {
         Err(code) => return code,
     };
     let cost = CostModel::new(&loaded.machine);
-    let inputs = Inputs {
-        workflow: &loaded.module.workflow,
-        analysis: &loaded.module.analysis,
-        machine: &loaded.machine,
-        cost: &cost,
-        plan: &loaded.plan,
-    };
+    let inputs = loaded.inputs(&cost);
     let config = SimConfig {
         scheduler: args.scheduler.clone(),
         requests: args.requests,
