@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use miette::{NamedSource, Report};
 use octopus_compiler::Plan;
 use octopus_hw::{CostModel, Machine};
-use octopus_sim::Inputs;
 use octopus_owg::Module;
+use octopus_sim::Inputs;
 
 use crate::commands::check::{check_file, print_diagnostics};
 use crate::exit;
