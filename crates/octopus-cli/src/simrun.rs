@@ -15,6 +15,26 @@ use crate::commands::check::{check_file, print_diagnostics};
 use crate::exit;
 use crate::io;
 
+/// The inputs every simulation command takes.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The workflow (`.owg`).
+    #[arg(value_name = "FILE.owg")]
+    pub file: PathBuf,
+    /// The hardware: a preset name (`chip`, `package`, `wafer`, ...) or a `.ron` description.
+    #[arg(long, value_name = "NAME|FILE.ron")]
+    pub hw: String,
+    /// A plan from `octopus compile` (default: compile now).
+    #[arg(long, value_name = "PLAN.ron")]
+    pub plan: Option<PathBuf>,
+    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// The seed of every random draw (every scheduler sees the same requests for a seed).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// A workflow, a machine and a plan, ready to simulate.
 pub struct Loaded {
     /// The validated workflow.

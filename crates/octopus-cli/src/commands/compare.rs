@@ -1,7 +1,6 @@
 //! `octopus compare FILE.owg --hw NAME|FILE.ron [--schedulers a,b,...]`: the same workload under
 //! several schedulers, in parallel, with each one's speedup over `static`.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use octopus_hw::CostModel;
@@ -16,25 +15,13 @@ use crate::table::{Align, Table, si, sig3};
 /// Arguments of `octopus compare`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow (`.owg`).
-    #[arg(value_name = "FILE.owg")]
-    file: PathBuf,
-    /// The hardware: a preset name (`chip`, `package`, `wafer`, ...) or a `.ron` description.
-    #[arg(long, value_name = "NAME|FILE.ron")]
-    hw: String,
-    /// A plan from `octopus compile` (default: compile now).
-    #[arg(long, value_name = "PLAN.ron")]
-    plan: Option<PathBuf>,
+    /// The workflow, hardware, plan, requests and seed.
+    #[command(flatten)]
+    run: simrun::RunArgs,
     /// Schedulers to compare, comma separated (default: all). `static`, the baseline of the
     /// speedups, is always run.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     schedulers: Vec<String>,
-    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
-    #[arg(long, value_name = "N")]
-    requests: Option<u64>,
-    /// The seed of every random draw (the same for every scheduler: they see the same requests).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -57,10 +44,10 @@ pub fn run(args: &Args) -> u8 {
     if !names.iter().any(|n| n == "static") {
         names.insert(0, "static".to_owned());
     }
-    if let Err(code) = check_options(&names, args.requests) {
+    if let Err(code) = check_options(&names, args.run.requests) {
         return code;
     }
-    let loaded = match simrun::load(&args.file, &args.hw, args.plan.as_ref()) {
+    let loaded = match simrun::load(&args.run.file, &args.run.hw, args.run.plan.as_ref()) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -72,8 +59,12 @@ pub fn run(args: &Args) -> u8 {
         .par_iter()
         .enumerate()
         .map(|(i, name)| {
-            let config =
-                SimConfig { scheduler: name.clone(), requests: args.requests, seed: args.seed, trace: false };
+            let config = SimConfig {
+                scheduler: name.clone(),
+                requests: args.run.requests,
+                seed: args.run.seed,
+                trace: false,
+            };
             octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| {
                 let mut g = done.lock().expect("no panics while holding the lock");
                 g.0[i] = d;

@@ -14,24 +14,12 @@ use crate::table::{Align, Table, si, sig3};
 /// Arguments of `octopus simulate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow (`.owg`).
-    #[arg(value_name = "FILE.owg")]
-    file: PathBuf,
-    /// The hardware: a preset name (`chip`, `package`, `wafer`, ...) or a `.ron` description.
-    #[arg(long, value_name = "NAME|FILE.ron")]
-    hw: String,
-    /// A plan from `octopus compile` (default: compile now).
-    #[arg(long, value_name = "PLAN.ron")]
-    plan: Option<PathBuf>,
+    /// The workflow, hardware, plan, requests and seed.
+    #[command(flatten)]
+    run: simrun::RunArgs,
     /// The runtime scheduler (`static`, `reactive`, `greedy`, ...).
     #[arg(long, value_name = "NAME")]
     scheduler: String,
-    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
-    #[arg(long, value_name = "N")]
-    requests: Option<u64>,
-    /// The seed of every random draw.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -76,10 +64,10 @@ pub fn report_sim_error(e: SimError) -> u8 {
 
 /// Runs `octopus simulate`.
 pub fn run(args: &Args) -> u8 {
-    if let Err(code) = check_options(std::slice::from_ref(&args.scheduler), args.requests) {
+    if let Err(code) = check_options(std::slice::from_ref(&args.scheduler), args.run.requests) {
         return code;
     }
-    let loaded = match simrun::load(&args.file, &args.hw, args.plan.as_ref()) {
+    let loaded = match simrun::load(&args.run.file, &args.run.hw, args.run.plan.as_ref()) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -87,8 +75,8 @@ pub fn run(args: &Args) -> u8 {
     let inputs = loaded.inputs(&cost);
     let config = SimConfig {
         scheduler: args.scheduler.clone(),
-        requests: args.requests,
-        seed: args.seed,
+        requests: args.run.requests,
+        seed: args.run.seed,
         trace: args.trace.is_some(),
     };
     let mut progress = Progress::new(&args.scheduler);
