@@ -33,11 +33,25 @@ pub enum ReadError {
     NotText(String),
 }
 
-/// Reads a text file, with an error message that names it.
-pub fn read_text(path: &Path) -> Result<String, String> {
-    read_source(path).map_err(|e| match e {
-        ReadError::Io(m) | ReadError::NotText(m) => m,
-    })
+impl ReadError {
+    /// Prints the error the way every command does; the exit code it calls for.
+    pub fn report(self) -> u8 {
+        match self {
+            ReadError::Io(m) => {
+                report_error(&m);
+                crate::exit::USAGE
+            }
+            ReadError::NotText(m) => {
+                report_error(&m);
+                crate::exit::INVALID
+            }
+        }
+    }
+}
+
+/// Reads an input file; on failure prints why and returns the exit code (2 unreadable, 1 not text).
+pub fn read_input(path: &Path) -> Result<String, u8> {
+    read_source(path).map_err(ReadError::report)
 }
 
 /// Reads a source file, telling an unreadable file from one that is not UTF-8 text.

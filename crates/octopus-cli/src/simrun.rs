@@ -60,10 +60,7 @@ impl Loaded {
 
 /// Loads everything a simulation needs; on failure prints why and returns the exit code.
 pub fn load(file: &Path, hw: &str, plan: Option<&PathBuf>) -> Result<Loaded, u8> {
-    let source = io::read_text(file).map_err(|m| {
-        io::report_error(&m);
-        exit::USAGE
-    })?;
+    let source = io::read_input(file)?;
     let checked = check_file(file, &source);
     print_diagnostics(file, &source, &checked.diagnostics);
     let Some(module) = checked.module else {
@@ -72,10 +69,7 @@ pub fn load(file: &Path, hw: &str, plan: Option<&PathBuf>) -> Result<Loaded, u8>
     let machine = load_machine(hw)?;
     let plan = match plan {
         Some(path) => {
-            let text = io::read_text(path).map_err(|m| {
-                io::report_error(&m);
-                exit::USAGE
-            })?;
+            let text = io::read_input(path)?;
             Plan::from_ron(&text).map_err(|e| {
                 eprintln!("{:?}", Report::new(e).wrap_err(format!("in `{}`", path.display())));
                 exit::INVALID

@@ -40,16 +40,10 @@ pub fn run(args: &Args) -> u8 {
     let mut code = exit::OK;
     let mut reports = Vec::new();
     for path in &args.files {
-        let source = match io::read_source(path) {
+        let source = match io::read_input(path) {
             Ok(s) => s,
-            Err(io::ReadError::Io(message)) => {
-                io::report_error(&message);
-                code = exit::USAGE;
-                continue;
-            }
-            Err(io::ReadError::NotText(message)) => {
-                io::report_error(&message);
-                code = code.max(exit::INVALID);
+            Err(failed) => {
+                code = code.max(failed);
                 continue;
             }
         };

@@ -57,16 +57,9 @@ pub enum Format {
 
 /// Runs `octopus compile`.
 pub fn run(args: &Args) -> u8 {
-    let source = match io::read_source(&args.file) {
+    let source = match io::read_input(&args.file) {
         Ok(s) => s,
-        Err(io::ReadError::Io(m)) => {
-            io::report_error(&m);
-            return exit::USAGE;
-        }
-        Err(io::ReadError::NotText(m)) => {
-            io::report_error(&m);
-            return exit::INVALID;
-        }
+        Err(code) => return code,
     };
     let (machine, _) = match load_machine(&args.hw) {
         Ok(m) => m,

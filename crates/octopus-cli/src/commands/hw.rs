@@ -77,17 +77,7 @@ pub fn load_machine(target: &str) -> Result<(Machine, String), u8> {
         };
     }
     let path = Path::new(target);
-    let text = match io::read_source(path) {
-        Ok(t) => t,
-        Err(io::ReadError::Io(m)) => {
-            io::report_error(&m);
-            return Err(exit::USAGE);
-        }
-        Err(io::ReadError::NotText(m)) => {
-            io::report_error(&m);
-            return Err(exit::INVALID);
-        }
-    };
+    let text = io::read_input(path)?;
     match Machine::from_ron(&text, &path.display().to_string()) {
         Ok(m) => Ok((m, text)),
         Err(errors) => {

@@ -42,12 +42,9 @@ pub fn run(args: &Args) -> u8 {
 }
 
 fn wfcommons(path: &Path, output: Option<&Path>) -> u8 {
-    let text = match io::read_text(path) {
+    let text = match io::read_input(path) {
         Ok(t) => t,
-        Err(message) => {
-            io::report_error(&message);
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let name =
         path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());

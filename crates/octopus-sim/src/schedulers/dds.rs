@@ -106,7 +106,7 @@ impl Dds {
                     if !c.eligible(ctx, t, block) {
                         continue;
                     }
-                    let lat = *latency.get_or_insert_with(|| latency_peek(ctx, c, src, cl));
+                    let lat = *latency.get_or_insert_with(|| c.latency_of(ctx, src, cl).0);
                     let score = if self.on {
                         let reconfig =
                             if ctx.tbu(t).configured == Some(block) { 0 } else { ctx.reconfig_cycles(t) };
@@ -149,24 +149,5 @@ impl Dds {
         let (_, tbu, cl) = best?;
         let latency = core.latency(ctx, src, cl, true);
         Some((tbu, latency))
-    }
-}
-
-/// The control latency of a decision at `src` sending work to `dst`, without booking anything.
-fn latency_peek(ctx: &Ctx<'_>, core: &Core, src: ClusterId, dst: ClusterId) -> Cycle {
-    let msg = |a, b| ctx.cost().control_message_cycles(ctx.hops(a, b));
-    match core.mode {
-        Mode::Die | Mode::Auto => 0,
-        Mode::Local => {
-            if src == dst {
-                0
-            } else {
-                msg(src, dst)
-            }
-        }
-        Mode::Central => {
-            let at = (ctx.now() + msg(src, core.centre)).max(core.centre_free);
-            at + ctx.cost().control_cycles() + msg(core.centre, dst) - ctx.now()
-        }
     }
 }

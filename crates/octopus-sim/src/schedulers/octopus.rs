@@ -271,26 +271,26 @@ impl Core {
     }
 
     /// Control-plane latency of a decision taken for work at cluster `src` that sends it to a TBU
-    /// in cluster `dst`; in [`Mode::Central`] it also books the centre's CBU.
+    /// in cluster `dst`; in [`Mode::Central`] it also books the centre's CBU when `book` is set.
     pub fn latency(&mut self, ctx: &Ctx<'_>, src: ClusterId, dst: ClusterId, book: bool) -> Cycle {
+        let (latency, centre_busy_until) = self.latency_of(ctx, src, dst);
+        if let (true, Some(until)) = (book, centre_busy_until) {
+            self.centre_free = until;
+        }
+        latency
+    }
+
+    /// The latency [`Core::latency`] would charge, without booking anything; with
+    /// [`Mode::Central`], also when the centre's CBU would be busy until.
+    pub fn latency_of(&self, ctx: &Ctx<'_>, src: ClusterId, dst: ClusterId) -> (Cycle, Option<Cycle>) {
         let msg = |a, b| ctx.cost().control_message_cycles(ctx.hops(a, b));
         match self.mode {
-            Mode::Die | Mode::Auto => 0,
-            Mode::Local => {
-                if src == dst {
-                    0
-                } else {
-                    msg(src, dst)
-                }
-            }
+            Mode::Die | Mode::Auto => (0, None),
+            Mode::Local => (if src == dst { 0 } else { msg(src, dst) }, None),
             Mode::Central => {
                 let at_centre = ctx.now() + msg(src, self.centre);
-                let start = at_centre.max(self.centre_free);
-                let done = start + ctx.cost().control_cycles();
-                if book {
-                    self.centre_free = done;
-                }
-                done + msg(self.centre, dst) - ctx.now()
+                let done = at_centre.max(self.centre_free) + ctx.cost().control_cycles();
+                (done + msg(self.centre, dst) - ctx.now(), Some(done))
             }
         }
     }
