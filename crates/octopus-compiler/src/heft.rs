@@ -463,7 +463,7 @@ pub fn for_workflow(
                         let k: Kernel<f64> = task.kernel.map(|d, _| d.mean());
                         cost.task_cycles(&k, task.dtype, kind, 1)
                     } else {
-                        cost.expected_task_cycles(task, kind).round().max(1.0) as u64
+                        cost.expected_task_cycles(task, kind, 1).round().max(1.0) as u64
                     }
                 })
                 .collect()

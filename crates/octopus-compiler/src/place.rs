@@ -215,7 +215,7 @@ pub(crate) fn compile(
         .iter()
         .map(|&b| {
             let task = workflow.blocks[b].task().expect("a task");
-            machine.kinds.indices().map(|k| cost.expected_task_cycles(task, k)).collect()
+            machine.kinds.indices().map(|k| cost.expected_task_cycles(task, k, 1)).collect()
         })
         .collect();
     let visits: Vec<f64> = tasks.iter().map(|&b| analysis.blocks[b].visits).collect();
@@ -498,6 +498,9 @@ pub(crate) fn compile(
             let u = &units[unit_of[t]];
             let mut homes = u.tbus.clone();
             homes.sort_unstable();
+            let task = workflow.blocks[b].task().expect("a task");
+            let fit = cost.shards_to_fit(task, kind_of[t]);
+            let shards = fit.min(homes.len() as u64).min(u64::from(machine.tbus_per_die())).max(1) as u32;
             TaskPlan {
                 block: b,
                 name: workflow.blocks[b].name.clone(),
@@ -505,6 +508,8 @@ pub(crate) fn compile(
                 kind: kind_of[t],
                 visits: visits[t],
                 cycles: cycles[t][kind_of[t].index()],
+                shards,
+                shard_cycles: cost.expected_task_cycles(task, kind_of[t], shards),
                 demand: demand[t],
                 homes,
                 shared: shared[t],

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::CompileError;
 
 /// The plan format's version; [`Plan::from_ron`] rejects any other.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Where everything of one workflow runs on one machine, and what the compiler predicts.
 ///
@@ -71,6 +71,12 @@ pub struct TaskPlan {
     pub visits: f64,
     /// Expected cycles of one execution on one TBU of its kind.
     pub cycles: f64,
+    /// TBUs one execution runs on: the fewest whose scratchpads hold its working set, at most its
+    /// homes and one die (1 when it fits one scratchpad). Each shard is scheduled as a task of its
+    /// own; the execution ends when its last shard does.
+    pub shards: u32,
+    /// Expected cycles of one shard on a TBU of its kind (the execution's latency on `shards` TBUs).
+    pub shard_cycles: f64,
     /// Expected cycles per request: `visits * cycles`.
     pub demand: f64,
     /// Its home TBUs, ascending.

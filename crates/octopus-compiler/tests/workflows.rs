@@ -46,11 +46,12 @@ fn summary(plan: &Plan) -> String {
     for t in &plan.tasks {
         writeln!(
             s,
-            "  {:<24} {:?} kind {} homes {:>5} anchor {:>5} shared {} demand {:.4e}",
+            "  {:<24} {:?} kind {} homes {:>5} shards {:>3} anchor {:>5} shared {} demand {:.4e}",
             t.name,
             t.class,
             t.kind.0,
             t.homes.len(),
+            t.shards,
             t.anchor.0,
             t.shared,
             t.demand
@@ -86,6 +87,9 @@ fn check_invariants(m: &Module, machine: &Machine, plan: &Plan) {
     let mut seen = vec![0u32; machine.tbus.len()];
     for t in &plan.tasks {
         assert!(!t.homes.is_empty(), "{} has no home", t.name);
+        // Shards run on at most the block's homes and one die's TBUs.
+        assert!(t.shards >= 1 && t.shards as usize <= t.homes.len(), "{}: {} shards", t.name, t.shards);
+        assert!(t.shards <= machine.tbus_per_die(), "{}: {} shards", t.name, t.shards);
         assert_eq!(machine.kinds.indices().find(|&k| k == t.kind), Some(t.kind));
         for h in &t.homes {
             assert_eq!(machine.tbus[*h].kind, t.kind);

@@ -123,22 +123,24 @@ impl<'m> CostModel<'m> {
         (compute.max(memory).ceil() as u64).max(1)
     }
 
-    /// Expected cycles of one execution of `task` on one TBU of `kind`.
+    /// Expected cycles of one execution of `task` on `k` TBUs of `kind` (its shards, see
+    /// [`CostModel::shards_to_fit`]).
     ///
     /// The compute term is exact: operations are a monomial of independent parameters, so their
     /// mean follows from the parameters' raw moments. The memory term is evaluated at the mean
     /// parameters, which is exact where traffic is linear in the random parameters (LLM decode and
     /// prefill, elementwise, reduce, compute) and a first-order approximation elsewhere. The result
     /// is `max` of the two means, a lower bound of the mean of the `max` (Jensen).
-    pub fn expected_task_cycles(&self, task: &Task, kind: TbuKindId) -> f64 {
+    pub fn expected_task_cycles(&self, task: &Task, kind: TbuKindId, k: u32) -> f64 {
         if let Kernel::Delay { time } = &task.kernel {
             return time.mean() * self.machine.spec.clock_ghz * 1e9;
         }
         let (coef, factors) = task.kernel.ops_monomial();
         let ops = factors.into_iter().fold(coef, |acc, (d, p)| acc * d.raw_moment(p));
-        let compute = ops / self.ops_per_cycle(kind, 1, !task.kernel.kind().is_ai());
+        let compute = ops / self.ops_per_cycle(kind, k, !task.kernel.kind().is_ai());
         let mean = task.kernel.map(|d: &Dist, _| d.mean());
-        let memory = self.traffic(&mean, task.dtype, kind, 1).moved / self.mem_bytes_per_cycle_per_tbu;
+        let memory = self.traffic(&mean, task.dtype, kind, k).moved
+            / (self.mem_bytes_per_cycle_per_tbu * f64::from(k.max(1)));
         compute.max(memory).max(1.0)
     }
 
@@ -147,6 +149,21 @@ impl<'m> CostModel<'m> {
     pub fn max_working_set(&self, task: &Task) -> f64 {
         let upper = task.kernel.map(|d: &Dist, _| d.upper());
         self.traffic(&upper, task.dtype, TbuKindId(0), 1).working_set
+    }
+
+    /// The working set of `task` at its mean parameters, in bytes.
+    pub fn mean_working_set(&self, task: &Task) -> f64 {
+        let mean = task.kernel.map(|d: &Dist, _| d.mean());
+        self.traffic(&mean, task.dtype, TbuKindId(0), 1).working_set
+    }
+
+    /// The fewest TBUs of `kind` whose scratchpads together hold `task`'s working set at its mean
+    /// parameters (1 when it fits one scratchpad; `delay` has no working set). The compiler caps
+    /// it by the block's homes and one die; see `docs/compiler.md`, "Shards".
+    pub fn shards_to_fit(&self, task: &Task, kind: TbuKindId) -> u64 {
+        let pad = self.machine.kinds[kind].scratchpad_bytes().max(1) as f64;
+        let k = (self.mean_working_set(task) / pad).ceil();
+        if k.is_finite() && k >= 1.0 { k.min(u64::MAX as f64) as u64 } else { 1 }
     }
 
     /// Cycles for a TBU of `kind` to load another task block's configuration.

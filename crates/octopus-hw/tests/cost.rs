@@ -117,7 +117,7 @@ fn expected_cycles_are_exact_where_cost_is_linear() {
         c.task_cycles(&Kernel::LlmDecode { params: 1e9, tokens: t, context: 0.0 }, DType::Fp16, K0, 1) as f64
     };
     let mean = (at(10.0) + at(30.0)) / 2.0;
-    assert!((c.expected_task_cycles(&task, K0) - mean).abs() <= 1.0);
+    assert!((c.expected_task_cycles(&task, K0, 1) - mean).abs() <= 1.0);
     // Compute-bound kernels: the exact mean of the operations, E[m] E[n] E[k] here.
     let kernel = Kernel::Gemm {
         m: Dist::UniformInt { lo: 512, hi: 1536 },
@@ -125,6 +125,31 @@ fn expected_cycles_are_exact_where_cost_is_linear() {
         k: Dist::Const(1024.0),
     };
     let task = Task { kernel, dtype: DType::Fp16 };
-    assert!((c.expected_task_cycles(&task, K0) - 2.0 * 1024f64.powi(3) / 1638.4).abs() < 1e-6);
+    assert!((c.expected_task_cycles(&task, K0, 1) - 2.0 * 1024f64.powi(3) / 1638.4).abs() < 1e-6);
     assert_eq!(c.max_working_set(&task), (1536.0 * 1024.0 * 2.0 + 1024.0 * 1024.0) * 2.0);
+}
+
+#[test]
+fn shards_split_memory_bound_decode_and_hold_the_working_set() {
+    let m = Machine::preset("chip").unwrap();
+    let c = CostModel::new(&m);
+    // 1G fp16 parameters: 2,000,000,000 B / 262,144 B per scratchpad = 7629.4 -> 7630 shards.
+    let kernel =
+        Kernel::LlmDecode { params: Dist::Const(1e9), tokens: Dist::Const(16.0), context: Dist::Const(0.0) };
+    let task = Task { kernel, dtype: DType::Fp16 };
+    assert_eq!(c.mean_working_set(&task), 2e9);
+    assert_eq!(c.shards_to_fit(&task, K0), 7630);
+    // Weights re-read per token: 2e9 + (2e9 - k x 262,144) x 15 bytes over k x 18.75 B/cycle.
+    let on = |k: u32| c.expected_task_cycles(&task, K0, k);
+    let moved = |k: f64| 2e9 + (2e9 - k * 262_144.0) * 15.0;
+    assert!((on(1) - moved(1.0) / 18.75).abs() < 1e-3);
+    assert!((on(64) - moved(64.0) / (64.0 * 18.75)).abs() < 1e-3);
+    // A 128^3 GEMM (98,304 B) fits one scratchpad; `delay` has no working set.
+    let gemm = Task {
+        kernel: Kernel::Gemm { m: Dist::Const(128.0), n: Dist::Const(128.0), k: Dist::Const(128.0) },
+        dtype: DType::Fp16,
+    };
+    assert_eq!(c.shards_to_fit(&gemm, K0), 1);
+    let delay = Task { kernel: Kernel::Delay { time: Dist::Const(1.0) }, dtype: DType::Fp16 };
+    assert_eq!(c.shards_to_fit(&delay, K0), 1);
 }

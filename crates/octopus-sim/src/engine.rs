@@ -36,6 +36,8 @@ pub(crate) struct Env<'a> {
     pub seed: u64,
     /// Home TBUs of each block (empty for control blocks).
     pub homes: Vec<Vec<TbuId>>,
+    /// Shards of each block's executions (the plan's; 1 for control blocks).
+    pub shards: Vec<u32>,
     /// The CBU (cluster) of each block: its plan CBU for control blocks, the cluster of its first
     /// home for task blocks (where the control plane tells it it is ready).
     pub cbu: Vec<ClusterId>,
@@ -146,7 +148,8 @@ pub(crate) struct Frame {
     slots: Vec<Slot>,
 }
 
-/// A ready task instance.
+/// A ready task: one shard of a task block's execution (the whole execution when the plan gives
+/// the block one shard).
 #[derive(Clone, Debug)]
 pub(crate) struct Task {
     pub generation: u32,
@@ -154,6 +157,10 @@ pub(crate) struct Task {
     pub request: u32,
     pub frame: u32,
     pub block: BlockId,
+    /// Its shard index, from 0.
+    pub shard: u32,
+    /// The [`Gang`] of its execution's shards (`NONE` when it has one shard).
+    pub gang: u32,
     pub ready_at: Cycle,
     /// Earliest time it could start on an infinite machine (critical path).
     pub ef_in: Cycle,
@@ -167,6 +174,12 @@ pub(crate) struct Task {
     pub tbu: u32,
     pub assigned_at: Cycle,
     pub started_at: Cycle,
+}
+
+/// The shards of one execution still running or waiting: its outputs leave when the last ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gang {
+    left: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -247,6 +260,8 @@ pub(crate) struct State {
     pub n_idle: u32,
     pub tasks: Vec<Task>,
     free_tasks: Vec<u32>,
+    gangs: Vec<Gang>,
+    free_gangs: Vec<u32>,
     /// Per task slot: its drawn cycles on each TBU kind.
     task_cycles: Vec<Cycle>,
     /// Tasks ready but neither queued nor assigned (must be 0 after every scheduler callback).
@@ -298,6 +313,8 @@ impl State {
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
+            gangs: Vec::new(),
+            free_gangs: Vec::new(),
             task_cycles: Vec::new(),
             floating: 0,
             frames: Vec::new(),
@@ -541,10 +558,13 @@ impl State {
         let mut inputs_at = now;
         let base = env.prog.slot_base[block] as usize;
         let (frame, request) = (self.tasks[i as usize].frame, self.tasks[i as usize].request);
+        let shards = u64::from(env.shards[block.index()]);
         for k in 0..env.an.preds[block].len() {
             let s = self.frames[frame as usize].slots[base + k];
             if s.bytes > 0 {
-                let at = self.transfer(env, ClusterId(s.cluster), cluster, s.bytes, now);
+                // Each shard receives its part of every input.
+                let bytes = s.bytes.div_ceil(shards);
+                let at = self.transfer(env, ClusterId(s.cluster), cluster, bytes, now);
                 inputs_at = inputs_at.max(at);
             }
         }
@@ -634,6 +654,59 @@ impl State {
             });
         }
         self.push(now + cycles, Ev::TbuReady { tbu: tbu.0 });
+    }
+
+    // ---- task slots and gangs ----
+
+    /// A free task slot (reused, or new), its fields still to be set.
+    fn new_task(&mut self, env: &Env<'_>, block: BlockId, kernel: &Kernel<f64>, rng: &Pcg64Mcg) -> u32 {
+        if let Some(i) = self.free_tasks.pop() {
+            return i;
+        }
+        self.tasks.push(Task {
+            generation: 0,
+            live: false,
+            request: 0,
+            frame: 0,
+            block,
+            shard: 0,
+            gang: NONE,
+            ready_at: 0,
+            ef_in: 0,
+            min_cycles: 0,
+            kernel: kernel.clone(),
+            rng: rng.clone(),
+            queue: NONE,
+            prev: NONE,
+            next: NONE,
+            tbu: NONE,
+            assigned_at: 0,
+            started_at: 0,
+        });
+        self.task_cycles.extend(std::iter::repeat_n(0, env.kinds));
+        (self.tasks.len() - 1) as u32
+    }
+
+    fn new_gang(&mut self, shards: u32) -> u32 {
+        if let Some(g) = self.free_gangs.pop() {
+            self.gangs[g as usize].left = shards;
+            g
+        } else {
+            self.gangs.push(Gang { left: shards });
+            (self.gangs.len() - 1) as u32
+        }
+    }
+
+    /// One shard of gang `g` ended; whether it was the last.
+    fn end_shard(&mut self, g: u32) -> bool {
+        let left = &mut self.gangs[g as usize].left;
+        *left -= 1;
+        if *left == 0 {
+            self.free_gangs.push(g);
+            true
+        } else {
+            false
+        }
     }
 
     // ---- frames ----
@@ -827,71 +900,67 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A task block of a frame has all its inputs: its parameters are drawn and each of its shards
+    /// becomes a ready task, handed to the scheduler in shard order.
     fn task_ready(&mut self, frame: u32, block: BlockId, ef_in: Cycle) {
         let env = &self.env;
-        let st = &mut self.st;
-        let (request, key) = (st.frames[frame as usize].request, st.frames[frame as usize].key);
+        let (request, key) = (self.st.frames[frame as usize].request, self.st.frames[frame as usize].key);
         let mut rng = env.instance_rng(request, key, block, 0);
         let task = env.wf.blocks[block].task().expect("task block");
         let kernel = crate::sample::sample_kernel(&task.kernel, &mut rng);
-        let i = if let Some(i) = st.free_tasks.pop() {
-            i
-        } else {
-            st.tasks.push(Task {
-                generation: 0,
-                live: false,
-                request: 0,
-                frame: 0,
-                block,
-                ready_at: 0,
-                ef_in: 0,
-                min_cycles: 0,
-                kernel: kernel.clone(),
-                rng: rng.clone(),
-                queue: NONE,
-                prev: NONE,
-                next: NONE,
-                tbu: NONE,
-                assigned_at: 0,
-                started_at: 0,
-            });
-            st.task_cycles.extend(std::iter::repeat_n(0, env.kinds));
-            (st.tasks.len() - 1) as u32
-        };
-        let mut min_cycles = Cycle::MAX;
-        for k in 0..env.kinds {
-            let c = env.cost.task_cycles(&kernel, task.dtype, TbuKindId(k as u32), 1);
-            st.task_cycles[i as usize * env.kinds + k] = c;
-            min_cycles = min_cycles.min(c);
+        let shards = env.shards[block.index()];
+        let gang = if shards > 1 { self.st.new_gang(shards) } else { NONE };
+        let mut first_row = 0;
+        for shard in 0..shards {
+            let env = &self.env;
+            let st = &mut self.st;
+            let i = st.new_task(env, block, &kernel, &rng);
+            let row = i as usize * env.kinds;
+            if shard == 0 {
+                first_row = row;
+            }
+            let mut min_cycles = Cycle::MAX;
+            for k in 0..env.kinds {
+                let c = if shard == 0 {
+                    env.cost.task_cycles(&kernel, task.dtype, TbuKindId(k as u32), shards)
+                } else {
+                    // Every shard of an execution costs the same.
+                    st.task_cycles[first_row + k]
+                };
+                st.task_cycles[row + k] = c;
+                min_cycles = min_cycles.min(c);
+            }
+            let now = st.now;
+            let t = &mut st.tasks[i as usize];
+            t.generation = t.generation.wrapping_add(1);
+            t.live = true;
+            t.request = request;
+            t.frame = frame;
+            t.block = block;
+            t.shard = shard;
+            t.gang = gang;
+            t.ready_at = now;
+            t.ef_in = ef_in;
+            t.min_cycles = min_cycles;
+            t.kernel = kernel.clone();
+            t.rng = rng.clone();
+            t.queue = NONE;
+            t.prev = NONE;
+            t.next = NONE;
+            t.tbu = NONE;
+            st.reqs[request as usize].active += 1;
+            st.floating += 1;
+            st.acc.work += u128::from(min_cycles);
+            let r = st.task_ref(i);
+            call!(self, on_ready, r);
         }
-        let now = st.now;
-        let t = &mut st.tasks[i as usize];
-        t.generation = t.generation.wrapping_add(1);
-        t.live = true;
-        t.request = request;
-        t.frame = frame;
-        t.block = block;
-        t.ready_at = now;
-        t.ef_in = ef_in;
-        t.min_cycles = min_cycles;
-        t.kernel = kernel;
-        t.rng = rng;
-        t.queue = NONE;
-        t.prev = NONE;
-        t.next = NONE;
-        t.tbu = NONE;
-        st.reqs[request as usize].active += 1;
-        st.floating += 1;
-        st.acc.work += u128::from(min_cycles);
-        let r = st.task_ref(i);
-        call!(self, on_ready, r);
     }
 
     fn on_task_done(&mut self, i: u32) {
         let now = self.st.now;
-        let (tbu, frame, block, request, ef_out) = {
+        let (tbu, frame, block, request, ef_out, shard, gang) = {
             let t = &self.st.tasks[i as usize];
-            (t.tbu, t.frame, t.block, t.request, t.ef_in + t.min_cycles)
+            (t.tbu, t.frame, t.block, t.request, t.ef_in + t.min_cycles, t.shard, t.gang)
         };
         {
             let ts = &mut self.st.tbus[tbu as usize];
@@ -899,7 +968,12 @@ impl<'a> Engine<'a> {
             ts.task = NONE;
         }
         self.st.n_idle += 1;
-        self.st.acc.tasks += 1;
+        self.st.acc.shards += 1;
+        // The execution is complete when its last shard ends, wherever it ran.
+        let complete = gang == NONE || self.st.end_shard(gang);
+        if complete {
+            self.st.acc.tasks += 1;
+        }
         let req = &mut self.st.reqs[request as usize];
         req.cp_end = req.cp_end.max(ef_out);
         let done = {
@@ -908,6 +982,8 @@ impl<'a> Engine<'a> {
                 block,
                 request: RequestId(request),
                 tbu: TbuId(tbu),
+                shard,
+                complete,
                 ready_at: t.ready_at,
                 assigned_at: t.assigned_at,
                 started_at: t.started_at,
@@ -918,7 +994,9 @@ impl<'a> Engine<'a> {
         let mut rng = self.st.tasks[i as usize].rng.clone();
         self.st.tasks[i as usize].live = false;
         self.st.free_tasks.push(i);
-        self.outputs(frame, block, src, ef_out, true, &mut rng);
+        if complete {
+            self.outputs(frame, block, src, ef_out, true, &mut rng);
+        }
         call!(self, on_task_done, &done);
         self.release(request);
         if self.st.tbus[tbu as usize].status == TbuStatus::Idle {

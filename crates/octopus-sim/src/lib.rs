@@ -233,6 +233,7 @@ fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<
     let incomplete = |b: &octopus_owg::ir::Block| SimError::PlanIncomplete { block: b.name.clone() };
     let kinds = machine.kinds.len();
     let mut homes = Vec::with_capacity(wf.blocks.len());
+    let mut shards = Vec::with_capacity(wf.blocks.len());
     let mut cbu = Vec::with_capacity(wf.blocks.len());
     let mut expected = vec![0; wf.blocks.len() * kinds];
     for (id, b) in wf.blocks.iter_enumerated() {
@@ -242,13 +243,15 @@ fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<
                 if tp.homes.is_empty()
                     || tp.homes.iter().any(|t| t.index() >= machine.tbus.len())
                     || tp.anchor.index() >= machine.clusters.len()
+                    || tp.shards == 0
                 {
                     return Err(incomplete(b));
                 }
                 homes.push(tp.homes.clone());
+                shards.push(tp.shards);
                 cbu.push(tp.anchor);
                 for k in 0..kinds {
-                    let e = cost.expected_task_cycles(task, TbuKindId(k as u32));
+                    let e = cost.expected_task_cycles(task, TbuKindId(k as u32), tp.shards);
                     expected[id.index() * kinds + k] = e.round().max(1.0) as Cycle;
                 }
             }
@@ -258,6 +261,7 @@ fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<
                     return Err(incomplete(b));
                 }
                 homes.push(Vec::new());
+                shards.push(1);
                 cbu.push(cp.cluster);
             }
         }
@@ -273,6 +277,7 @@ fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<
         prog: program::Program::new(wf, an),
         seed: config.seed,
         homes,
+        shards,
         cbu,
         expected,
         kinds,

@@ -17,7 +17,10 @@ pub(crate) struct Accum {
     pub in_system: u128,
     pub byte_hops: u128,
     pub reconfigurations: u64,
+    /// Task block executions complete (all their shards ended).
     pub tasks: u64,
+    /// Shards ended (TBU executions).
+    pub shards: u64,
     pub control_blocks: u64,
     /// Drawn task cycles on the fastest TBU kind, summed.
     pub work: u128,
@@ -83,8 +86,11 @@ pub struct SimResult {
     pub reconfigurations: u64,
     /// Bytes times mesh hops of every transfer.
     pub noc_byte_hops: u64,
-    /// Task executions.
+    /// Task block executions.
     pub tasks_executed: u64,
+    /// TBU executions of task shards: `tasks_executed` when no block is sharded, more when the plan
+    /// runs a block's executions on several TBUs.
+    pub shards_executed: u64,
     /// Control block executions.
     pub control_blocks_executed: u64,
     /// Mean requests in the system (time integral over the makespan); Little's law:
@@ -143,6 +149,7 @@ impl SimResult {
             reconfigurations: acc.reconfigurations,
             noc_byte_hops: u64::try_from(acc.byte_hops).unwrap_or(u64::MAX),
             tasks_executed: acc.tasks,
+            shards_executed: acc.shards,
             control_blocks_executed: acc.control_blocks,
             mean_in_system: if makespan > 0 { acc.in_system as f64 / makespan as f64 } else { 0.0 },
             lower_bound_cycles: lower,

@@ -84,13 +84,17 @@ pub struct TbuView {
     pub reserved: Option<BlockId>,
 }
 
-/// A ready task, as schedulers see it.
+/// A ready task, as schedulers see it: one shard of a task block's execution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TaskView {
     /// The task block.
     pub block: BlockId,
     /// The request it belongs to.
     pub request: RequestId,
+    /// Which shard of the execution it is, from 0.
+    pub shard: u32,
+    /// How many shards the execution has ([`Ctx::shards`]).
+    pub shards: u32,
     /// When it became ready.
     pub ready_at: Cycle,
     /// The queue it waits in, if any.
@@ -146,6 +150,11 @@ pub struct TaskDone {
     pub request: RequestId,
     /// Where it ran.
     pub tbu: TbuId,
+    /// Which shard of its execution it was (0 when the block is not sharded).
+    pub shard: u32,
+    /// Whether it was its execution's last shard to end: the block instance is done and its
+    /// outputs have been sent (always true when the block is not sharded).
+    pub complete: bool,
     /// When it became ready.
     pub ready_at: Cycle,
     /// When it was assigned to the TBU.
@@ -245,6 +254,11 @@ impl<'a> Ctx<'a> {
         &self.env.homes[block.index()]
     }
 
+    /// How many shards each execution of `block` runs as (the plan's; 1 for control blocks).
+    pub fn shards(&self, block: BlockId) -> u32 {
+        self.env.shards[block.index()]
+    }
+
     /// The cluster whose CBU runs a control block (from the plan).
     pub fn cbu_of(&self, block: BlockId) -> ClusterId {
         self.env.cbu[block.index()]
@@ -325,14 +339,19 @@ impl<'a> Ctx<'a> {
         TaskView {
             block: t.block,
             request: RequestId(t.request),
+            shard: t.shard,
+            shards: self.env.shards[t.block.index()],
             ready_at: t.ready_at,
             queue: (t.queue != NONE).then(|| self.st.queue_id(t.queue)),
         }
     }
 
-    /// The inputs of a ready task: `(cluster where the data is, bytes)` per incoming flow.
+    /// The inputs of a ready task: `(cluster where the data is, bytes)` per incoming flow; a shard
+    /// receives its part of each input (the bytes over the shard count, rounded up).
     pub fn inputs(&self, task: TaskRef) -> impl Iterator<Item = (ClusterId, u64)> + '_ {
-        self.st.task_inputs(self.env, self.st.task(task)).iter().map(|s| (ClusterId(s.cluster), s.bytes))
+        let t = self.st.task(task);
+        let shards = u64::from(self.env.shards[t.block.index()]);
+        self.st.task_inputs(self.env, t).iter().map(move |s| (ClusterId(s.cluster), s.bytes.div_ceil(shards)))
     }
 
     /// Tasks waiting in a queue.

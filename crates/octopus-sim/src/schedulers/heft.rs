@@ -83,6 +83,10 @@ impl Scheduler for Heft {
     }
 
     fn on_task_done(&mut self, _ctx: &mut Ctx<'_>, done: &TaskDone) {
+        // The shards of a sharded block all run on its one TBU; the block counts once, at the last.
+        if !done.complete {
+            return;
+        }
         let key = (done.request.0, done.tbu.0);
         let finished = self.progress.entry(key).or_insert(0);
         *finished += 1;
