@@ -3,6 +3,8 @@
 //! migrates one idle home TBU of the least loaded block (one that keeps at least one home) to the
 //! most loaded one: the TBU is reconfigured, pays a migration delay, and takes over a share of the
 //! overloaded block's queued tasks. Rebalancing only ever reacts to an imbalance already observed.
+//! Hysteresis: a TBU that migrated stays put for a cooldown, and no block gives up homes below its
+//! shard count (its executions would wait for a straggler shard).
 
 use octopus_hw::TbuId;
 use octopus_owg::index::Idx;
@@ -23,11 +25,19 @@ pub struct ReactiveParams {
     pub migration_delay_factor: f64,
     /// Migrations per check, at most.
     pub max_migrations: usize,
+    /// Periods a TBU that migrated stays with its new block before it may migrate again.
+    pub cooldown_periods: u64,
 }
 
 impl Default for ReactiveParams {
     fn default() -> Self {
-        ReactiveParams { period: None, threshold: 4.0, migration_delay_factor: 1.0, max_migrations: 1 }
+        ReactiveParams {
+            period: None,
+            threshold: 4.0,
+            migration_delay_factor: 1.0,
+            max_migrations: 1,
+            cooldown_periods: 8,
+        }
     }
 }
 
@@ -40,6 +50,8 @@ pub struct Reactive {
     homes: Vec<Vec<TbuId>>,
     /// How many blocks each TBU is home to.
     home_count: Vec<u32>,
+    /// Per TBU: when it may migrate again.
+    settled_at: Vec<Cycle>,
     /// Migrations done.
     pub migrations: u64,
 }
@@ -47,7 +59,14 @@ pub struct Reactive {
 impl Reactive {
     /// A reactive scheduler with these parameters.
     pub fn new(params: ReactiveParams) -> Reactive {
-        Reactive { params, period: 1, homes: Vec::new(), home_count: Vec::new(), migrations: 0 }
+        Reactive {
+            params,
+            period: 1,
+            homes: Vec::new(),
+            home_count: Vec::new(),
+            settled_at: Vec::new(),
+            migrations: 0,
+        }
     }
 
     fn pressure(&self, ctx: &Ctx<'_>, b: usize) -> f64 {
@@ -66,8 +85,10 @@ impl Reactive {
         let hot_p = self.pressure(ctx, hot);
         // Donors: blocks at least `threshold` below, with a spare idle TBU dedicated to them.
         let mut best: Option<(f64, usize, TbuId)> = None;
+        let now = ctx.now();
         for &d in &blocks {
-            if d == hot || self.homes[d].len() < 2 {
+            let keep = ctx.shards(BlockId(d as u32)).max(1) as usize;
+            if d == hot || self.homes[d].len() <= keep {
                 continue;
             }
             let p = self.pressure(ctx, d);
@@ -75,7 +96,10 @@ impl Reactive {
                 continue;
             }
             let spare = self.homes[d].iter().copied().find(|&t| {
-                self.home_count[t.index()] == 1 && ctx.is_idle(t) && ctx.queue_len(QueueId::Tbu(t)) == 0
+                self.home_count[t.index()] == 1
+                    && self.settled_at[t.index()] <= now
+                    && ctx.is_idle(t)
+                    && ctx.queue_len(QueueId::Tbu(t)) == 0
             });
             if let Some(t) = spare
                 && best.is_none_or(|(bp, bd, _)| p < bp || (p == bp && d < bd))
@@ -92,6 +116,7 @@ impl Reactive {
         let hot_block = BlockId(hot as u32);
         let delay = (ctx.reconfig_cycles(tbu) as f64 * self.params.migration_delay_factor).round() as Cycle;
         ctx.reconfigure(tbu, hot_block, delay);
+        self.settled_at[tbu.index()] = now + delay + self.period.saturating_mul(self.params.cooldown_periods);
         self.migrations += 1;
         // Hand the new home its share of the backlog: the newest tasks of the longest queues.
         let share = (ctx.queued_of_block(hot_block) / self.homes[hot].len()).max(1);
@@ -125,6 +150,7 @@ impl Scheduler for Reactive {
         let wf = ctx.workflow();
         self.homes = wf.blocks.indices().map(|b| ctx.homes(b).to_vec()).collect();
         self.home_count = vec![0; ctx.tbu_count()];
+        self.settled_at = vec![0; ctx.tbu_count()];
         for h in self.homes.iter().flatten() {
             self.home_count[h.index()] += 1;
         }
