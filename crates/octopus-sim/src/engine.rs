@@ -25,6 +25,10 @@ use crate::{Cycle, RequestId, SimError};
 /// "No index" in the `u32` links of the slabs.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// Consecutive ticks with nothing else pending after which a run that still has work is stalled:
+/// only the scheduler's `on_tick` could move it, and it has not for this many periods.
+const STALL_TICKS: u32 = 100_000;
+
 /// Read-only inputs of a run and the tables derived from them.
 pub(crate) struct Env<'a> {
     pub wf: &'a Workflow,
@@ -796,16 +800,27 @@ impl<'a> Engine<'a> {
         }
         let total = self.env.n_requests;
         let step = (total / 100).max(1);
+        let mut idle_ticks = 0u32;
         while self.st.completed < total {
-            let Some(Event { time, ev, .. }) = self.st.heap.pop() else {
-                return Err(SimError::Stalled {
-                    scheduler: self.sched.name().to_owned(),
-                    time: self.st.now,
-                    completed: self.st.completed,
-                    requests: total,
-                    queued: u64::from(self.st.total_queued),
-                });
+            let stalled = |st: &State, sched: &dyn Scheduler| SimError::Stalled {
+                scheduler: sched.name().to_owned(),
+                time: st.now,
+                completed: st.completed,
+                requests: total,
+                queued: u64::from(st.total_queued),
             };
+            let Some(Event { time, ev, .. }) = self.st.heap.pop() else {
+                return Err(stalled(&self.st, self.sched.as_ref()));
+            };
+            // A tick alone in the heap: nothing runs, nothing is in flight, nothing will arrive.
+            if matches!(ev, Ev::Tick) && self.st.heap.is_empty() {
+                idle_ticks += 1;
+                if idle_ticks >= STALL_TICKS {
+                    return Err(stalled(&self.st, self.sched.as_ref()));
+                }
+            } else {
+                idle_ticks = 0;
+            }
             self.st.advance(time);
             let before = self.st.completed;
             match ev {

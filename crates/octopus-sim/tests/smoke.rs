@@ -41,3 +41,44 @@ fn every_scheduler_completes_every_request() {
         }
     }
 }
+
+/// A scheduler that queues everything and never takes anything out, with or without ticks.
+struct Hoarder {
+    ticks: bool,
+}
+
+impl octopus_sim::Scheduler for Hoarder {
+    fn name(&self) -> &str {
+        "hoarder"
+    }
+
+    fn tick_period(&self) -> Option<octopus_sim::Cycle> {
+        self.ticks.then_some(1000)
+    }
+
+    fn on_ready(&mut self, ctx: &mut octopus_sim::Ctx<'_>, task: octopus_sim::scheduler::TaskRef) {
+        ctx.enqueue(task, octopus_sim::scheduler::QueueId::Global);
+    }
+
+    fn on_tbu_free(&mut self, _ctx: &mut octopus_sim::Ctx<'_>, _tbu: octopus_hw::TbuId) {}
+}
+
+#[test]
+fn a_scheduler_that_never_runs_work_is_reported_stalled_not_a_hang() {
+    let s = Setup::new(AGENT, machine(2, 2, 4));
+    let cost = octopus_hw::CostModel::new(&s.machine);
+    for ticks in [false, true] {
+        let e = octopus_sim::simulate_with_scheduler(
+            &s.inputs(&cost),
+            &config("hoarder", Some(3), 1),
+            Box::new(Hoarder { ticks }),
+            &mut |_, _| {},
+        )
+        .err()
+        .expect("the run cannot finish");
+        assert!(
+            matches!(e, octopus_sim::SimError::Stalled { completed: 0, requests: 3, queued, .. } if queued > 0),
+            "ticks {ticks}: {e:?}"
+        );
+    }
+}

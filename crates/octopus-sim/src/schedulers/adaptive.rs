@@ -6,7 +6,9 @@
 //! it keeps busy (Little's law); its target share is that times `headroom`, at least 1.
 //! Shares change only when a TBU becomes free (re-assignment, never preemption), with hysteresis:
 //! a block gives a TBU back when it holds more than target x (1 + `hysteresis`), and takes the
-//! pool TBU it runs on when it holds fewer than target x (1 - `hysteresis`).
+//! pool TBU it runs on when it holds fewer than target x (1 - `hysteresis`). The plan homes of
+//! dynamic blocks never become dedicated, so the pool always keeps them (with DDS on, a stable
+//! block whose dedicated TBUs are busy overflows into the pool, so its shards still spread).
 //!
 //! With DDS on, the shares are the stable blocks' dedicated TBUs (exclusive). With DDS off, every
 //! task block has a soft share starting from its plan homes: a TBU in a block's share counts as
@@ -29,6 +31,8 @@ pub(crate) struct Adaptive {
     gap: Vec<f64>,
     last: Vec<Option<Cycle>>,
     svc: Vec<f64>,
+    /// Per TBU: a plan home of a block that is not stable (it stays in the pool).
+    pool_home: Vec<bool>,
     /// Soft shares' sizes (DDS off).
     soft: Vec<u32>,
     /// Members of some share, for the periodic check, and whether each TBU is listed.
@@ -48,6 +52,7 @@ impl Adaptive {
             gap: Vec::new(),
             last: Vec::new(),
             svc: Vec::new(),
+            pool_home: Vec::new(),
             soft: Vec::new(),
             members: Vec::new(),
             listed: Vec::new(),
@@ -61,6 +66,10 @@ impl Adaptive {
         self.gap = vec![f64::INFINITY; n];
         self.last = vec![None; n];
         self.svc = core.exp.iter().map(|&e| e as f64).collect();
+        self.pool_home = vec![false; ctx.tbu_count()];
+        for b in ctx.workflow().tasks().filter(|b| !core.stable[b.index()]) {
+            ctx.homes(b).iter().for_each(|h| self.pool_home[h.index()] = true);
+        }
         self.soft = vec![0; n];
         self.listed = vec![false; ctx.tbu_count()];
         if self.exclusive {
@@ -133,7 +142,11 @@ impl Adaptive {
             return;
         }
         if self.exclusive {
-            if core.stable[b] && core.dedicated[t].is_none() && ctx.tbu(tbu).reserved.is_none() {
+            if core.stable[b]
+                && core.dedicated[t].is_none()
+                && !self.pool_home[t]
+                && ctx.tbu(tbu).reserved.is_none()
+            {
                 core.dedicated[t] = Some(block);
                 core.ded_count[b] += 1;
                 self.list(tbu);
