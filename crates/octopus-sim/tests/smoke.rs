@@ -74,8 +74,7 @@ fn a_scheduler_that_never_runs_work_is_reported_stalled_not_a_hang() {
             Box::new(Hoarder { ticks }),
             &mut |_, _| {},
         )
-        .err()
-        .expect("the run cannot finish");
+        .expect_err("the run cannot finish");
         assert!(
             matches!(e, octopus_sim::SimError::Stalled { completed: 0, requests: 3, queued, .. } if queued > 0),
             "ticks {ticks}: {e:?}"
