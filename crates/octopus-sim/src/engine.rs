@@ -27,7 +27,7 @@ pub(crate) const NONE: u32 = u32::MAX;
 
 /// Consecutive ticks with nothing else pending after which a run that still has work is stalled:
 /// only the scheduler's `on_tick` could move it, and it has not for this many periods.
-const STALL_TICKS: u32 = 100_000;
+const STALL_TICKS: u32 = 10_000;
 
 /// Read-only inputs of a run and the tables derived from them.
 pub(crate) struct Env<'a> {

@@ -15,7 +15,7 @@
 //!   cluster, one per TBU. The engine never takes work out of a queue by itself: when a TBU becomes
 //!   free, [`Scheduler::on_tbu_free`] decides what it runs next. A scheduler that queues work must
 //!   therefore make sure some later `on_tbu_free` (or `on_tick`) takes it, or the run stalls
-//!   (reported as [`crate::SimError::Stalled`]: when no event is left, or when 100,000 ticks in a
+//!   (reported as [`crate::SimError::Stalled`]: when no event is left, or when 10,000 ticks in a
 //!   row find nothing else pending).
 //! - Schedulers see what a real control plane sees: queue contents, TBU states, configured and
 //!   reserved blocks, *expected* costs from the cost model ([`Ctx::expected_cycles`]), the outcome

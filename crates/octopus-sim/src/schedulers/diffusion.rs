@@ -7,11 +7,19 @@
 //! fits), the most urgent first (Cybenko's first-order diffusion). A moved task costs a control
 //! message to the neighbour; its input data moves when it runs (the engine charges the transfer
 //! from where the data is). Clusters are visited in index order, so the result is deterministic.
+//!
+//! Before that, stranded work moves: queued tasks of a block that no TBU within the cluster's reach
+//! may ever run (every TBU there dedicated to another block) go to the nearest cluster that has
+//! such a TBU, whatever the loads **(ours: without it, a request admitted among TBUs dedicated to
+//! other blocks waits for ever)**.
 
 use octopus_hw::{ClusterId, TbuId};
 
+use octopus_owg::index::Idx;
+use octopus_owg::ir::BlockId;
+
 use super::dds::Dds;
-use super::octopus::Core;
+use super::octopus::{Core, Entry, rings};
 use crate::Cycle;
 use crate::scheduler::Ctx;
 
@@ -35,12 +43,87 @@ impl Diffusion {
         core.queued_cycles[core.domain(c)] + busy
     }
 
+    /// Whether some TBU of cluster `c` may run `block` when idle (none is dedicated to another).
+    fn able(ctx: &Ctx<'_>, core: &Core, c: ClusterId, block: BlockId) -> bool {
+        ctx.machine().clusters[c].tbus().any(|t| core.dedicated[t.index()].is_none_or(|d| d == block))
+    }
+
+    /// Moves the queued tasks no TBU in reach may run to the nearest cluster with one that may.
+    fn rescue(&mut self, ctx: &mut Ctx<'_>, core: &mut Core) {
+        let radius = core.radius(ctx);
+        let max = ctx.machine().diameter();
+        for i in 0..ctx.cluster_count() as u32 {
+            let ci = ClusterId(i);
+            let di = core.domain(ci);
+            if core.queued_n[di] == 0 {
+                continue;
+            }
+            for b in 0..core.nblocks {
+                let block = BlockId(b as u32);
+                if core.peek(di, b).is_none() {
+                    continue;
+                }
+                let mut reachable = false;
+                rings(ctx, ci, radius, |c, _| {
+                    reachable = Self::able(ctx, core, c, block);
+                    !reachable
+                });
+                if reachable {
+                    continue;
+                }
+                let mut target = None;
+                rings(ctx, ci, max, |c, _| {
+                    if Self::able(ctx, core, c, block) {
+                        target = Some(c);
+                    }
+                    target.is_none()
+                });
+                let Some(cj) = target else { continue };
+                while let Some(e) = core.pop(di, b) {
+                    self.moved += 1;
+                    Self::hand_over(ctx, core, e, ci, cj, block);
+                }
+            }
+        }
+    }
+
+    /// A task taken from cluster `ci`'s queue goes to cluster `cj`: to an idle TBU that may run it
+    /// within `cj`'s reach (nearest ring first, warm first), else into `cj`'s queue. (Queued in
+    /// `cj`, it is pulled by TBUs of that reach when they free; an idle one would not notice.)
+    fn hand_over(ctx: &mut Ctx<'_>, core: &mut Core, e: Entry, ci: ClusterId, cj: ClusterId, block: BlockId) {
+        let mut idle: Option<(u32, bool, TbuId, ClusterId)> = None;
+        let c: &Core = core;
+        rings(ctx, cj, c.radius(ctx), |cl, r| {
+            if idle.is_some_and(|(ring, ..)| r > ring) {
+                return false;
+            }
+            for t in ctx.machine().clusters[cl].tbus().filter(|&t| c.eligible(ctx, t, block)) {
+                let cand = (r, ctx.tbu(t).configured != Some(block), t, cl);
+                if idle.is_none_or(|i| (cand.0, cand.1, cand.2) < (i.0, i.1, i.2)) {
+                    idle = Some(cand);
+                }
+            }
+            true
+        });
+        match idle {
+            Some((_, _, t, cl)) => {
+                let latency = ctx.cost().control_message_cycles(ctx.hops(ci, cl));
+                core.dispatch(ctx, e.task, t, latency);
+            }
+            None => {
+                let dj = core.domain(cj);
+                core.push(ctx, dj, e.key, e.task);
+            }
+        }
+    }
+
     /// One diffusion round.
     pub(crate) fn step(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, _dds: &Dds) {
         let alpha = core.params.alpha;
         if ctx.queued_total() == 0 {
             return;
         }
+        self.rescue(ctx, core);
         for i in 0..ctx.cluster_count() as u32 {
             let ci = ClusterId(i);
             let di = core.domain(ci);
@@ -72,19 +155,8 @@ impl Diffusion {
                     moved += cyc;
                     li = li.saturating_sub(cyc);
                     self.moved += 1;
-                    let latency = ctx.cost().control_message_cycles(ctx.hops(ci, cj));
                     let block = ctx.task(e.task).block;
-                    let idle: Option<TbuId> = ctx.machine().clusters[cj]
-                        .tbus()
-                        .filter(|&t| core.eligible(ctx, t, block))
-                        .min_by_key(|&t| (ctx.tbu(t).configured != Some(block), t));
-                    match idle {
-                        Some(t) => core.dispatch(ctx, e.task, t, latency),
-                        None => {
-                            let dj = core.domain(cj);
-                            core.push(ctx, dj, e.key, e.task);
-                        }
-                    }
+                    Self::hand_over(ctx, core, e, ci, cj, block);
                 }
             }
         }

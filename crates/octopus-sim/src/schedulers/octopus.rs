@@ -518,6 +518,31 @@ impl Octopus {
         self.core.dispatch(ctx, task, tbu, latency);
     }
 
+    /// Idle dedicated TBUs of blocks with queued tasks pull. A stable task may queue to wait for a
+    /// busy dedicated TBU while another of its dedicated TBUs is idle (the idle one already had its
+    /// `on_tbu_free`); without this sweep, it could wait for ever.
+    fn sweep(&mut self, ctx: &mut Ctx<'_>) {
+        if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
+            return;
+        }
+        for b in 0..self.core.nblocks {
+            let block = BlockId(b as u32);
+            if !self.core.stable[b] || ctx.queued_of_block(block) == 0 {
+                continue;
+            }
+            for k in 0..self.core.ded_homes[b].len() {
+                let h = self.core.ded_homes[b][k];
+                if self.core.dedicated[h.index()] == Some(block)
+                    && ctx.is_idle(h)
+                    && self.core.held[h.index()].is_none()
+                    && !self.pull(ctx, h)
+                {
+                    continue;
+                }
+            }
+        }
+    }
+
     /// What an idle TBU with nothing to run does: adaptive may release or pre-warm it.
     fn rest(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
         if let Some(a) = &mut self.adaptive
@@ -548,7 +573,10 @@ impl Scheduler for Octopus {
     }
 
     fn tick_period(&self) -> Option<Cycle> {
-        let needed = self.adaptive.is_some() || self.proactive.is_some() || self.diffusion.is_some();
+        let needed = self.core.dds_on
+            || self.adaptive.is_some()
+            || self.proactive.is_some()
+            || self.diffusion.is_some();
         needed.then_some(self.core.period)
     }
 
@@ -583,7 +611,16 @@ impl Scheduler for Octopus {
             Mode::Local => self.core.admit.get(v.request.0 as usize).copied().unwrap_or(ctx.cbu_of(v.block)),
             _ => ctx.cbu_of(v.block),
         };
-        let src = Core::source(ctx, task, fallback);
+        // A shard starts from a home of its own: request r's shard s at home (r k + s) mod homes, so
+        // one execution's shards spread over k homes and successive requests over all of them.
+        // (Decisions local to one cluster could not spread a gang of hundreds of shards.)
+        let homes = ctx.homes(v.block);
+        let src = if v.shards > 1 && !homes.is_empty() {
+            let i = (v.request.0 as usize * v.shards as usize + v.shard as usize) % homes.len();
+            ctx.cluster_of(homes[i])
+        } else {
+            Core::source(ctx, task, fallback)
+        };
         if let Some(a) = &mut self.adaptive {
             a.on_ready(ctx, v.block);
         }
@@ -626,6 +663,7 @@ impl Scheduler for Octopus {
         if let Some(d) = &mut self.diffusion {
             d.step(ctx, &mut self.core, &self.dds);
         }
+        self.sweep(ctx);
         // Lapsed reservations look for work.
         let lapsed = match &mut self.proactive {
             Some(p) => p.lapsed(ctx, &self.core),
