@@ -471,9 +471,9 @@ impl Octopus {
             if core.queued_n[d] == 0 {
                 return;
             }
-            let blocks: Box<dyn Iterator<Item = usize>> = match only {
-                Some(b) => Box::new(std::iter::once(b.index())),
-                None => Box::new(0..core.nblocks),
+            let blocks = match only {
+                Some(b) => b.index()..b.index() + 1,
+                None => 0..core.nblocks,
             };
             for b in blocks {
                 let Some(e) = core.peek(d, b) else { continue };
