@@ -138,6 +138,8 @@ pub(crate) struct Core {
     pub stable: Vec<bool>,
     /// Per block: the plan homes DDS dedicated to it at the start.
     pub ded_homes: Vec<Vec<TbuId>>,
+    /// Per TBU: the block whose `ded_homes` list it is in, if any (each TBU is in at most one).
+    pub ded_home_of: Vec<Option<BlockId>>,
     /// Per block: TBUs dedicated to it now.
     pub ded_count: Vec<u32>,
     /// Per TBU: the block whose soft share it is in (Adaptive without DDS): preferred, not exclusive.
@@ -170,6 +172,7 @@ impl Core {
             reserved_at: Vec::new(),
             stable: Vec::new(),
             ded_homes: Vec::new(),
+            ded_home_of: Vec::new(),
             ded_count: Vec::new(),
             affinity: Vec::new(),
             centre: ClusterId(0),
