@@ -41,15 +41,22 @@ impl Diffusion {
         if ctx.queued_total() == 0 {
             return;
         }
-        for i in 0..ctx.cluster_count() as u32 {
-            let ci = ClusterId(i);
+        // The clusters with queued work, in index order (a cluster that receives work from one
+        // before it is visited in turn); each cluster is its own domain here.
+        debug_assert!(core.mode == super::octopus::Mode::Local);
+        let mut next = 0;
+        while let Some(i) = core.next_queued(next) {
+            next = i + 1;
+            let ci = ClusterId(i as u32);
             let di = core.domain(ci);
-            if core.queued_n[di] == 0 {
-                continue;
-            }
             let mut li = Self::load(ctx, core, ci);
-            let neighbours: Vec<ClusterId> = ctx.machine().neighbours(ci).map(|(c, _)| c).collect();
-            for cj in neighbours {
+            let mut neighbours = [ClusterId(0); 4];
+            let mut nn = 0;
+            for (c, _) in ctx.machine().neighbours(ci) {
+                neighbours[nn] = c;
+                nn += 1;
+            }
+            for &cj in &neighbours[..nn] {
                 let lj = Self::load(ctx, core, cj);
                 if li <= lj {
                     continue;
