@@ -50,6 +50,8 @@ pub(crate) struct Proactive {
     reserved: Vec<TbuId>,
     /// Scratch: forecast (block, count) of one event.
     forecast: Vec<(BlockId, u64)>,
+    /// Scratch: the TBUs `prepare` picks (reused, so a forecast allocates nothing).
+    picks: Vec<TbuId>,
 }
 
 impl Proactive {
@@ -203,7 +205,8 @@ impl Proactive {
             return;
         }
         let mut ready = 0u64;
-        let mut picks: Vec<TbuId> = Vec::new();
+        let mut picks = std::mem::take(&mut self.picks);
+        picks.clear();
         let radius = core.radius(ctx);
         {
             let c: &Core = core;
@@ -247,6 +250,7 @@ impl Proactive {
             core.reserved_at[t.index()] = now;
             self.reserved.push(t);
         }
+        self.picks = picks;
     }
 
     /// Lifts lapsed reservations of idle TBUs; returns those TBUs. Forgets consumed ones.
