@@ -498,10 +498,25 @@ impl<P> Kernel<P> {
 }
 
 impl Kernel<f64> {
-    /// Operations of this concrete instance.
+    /// Operations of this concrete instance: [`Kernel::ops_monomial`] evaluated, factor by factor
+    /// in its order (so the result is the same to the bit), without its vector: the simulator
+    /// calls this for every task it runs.
     pub fn ops(&self) -> f64 {
-        let (coef, factors) = self.ops_monomial();
-        factors.into_iter().fold(coef, |acc, (x, p)| acc * x.powi(p))
+        let f = |acc: f64, x: f64, p: i32| acc * x.powi(p);
+        match *self {
+            Kernel::Gemm { m, n, k } => f(f(f(2.0, m, 1), n, 1), k, 1),
+            Kernel::Conv2d { h, w, cin, cout, kernel, stride } => {
+                f(f(f(f(f(f(2.0, h, 1), w, 1), cin, 1), cout, 1), kernel, 2), stride, -2)
+            }
+            Kernel::Attention { seq, heads, dim } => f(f(f(4.0, seq, 2), heads, 1), dim, 1),
+            Kernel::LlmPrefill { params, tokens } | Kernel::LlmDecode { params, tokens, .. } => {
+                f(f(2.0, params, 1), tokens, 1)
+            }
+            Kernel::Elementwise { elems, ops_per_elem } => f(f(1.0, elems, 1), ops_per_elem, 1),
+            Kernel::Reduce { elems } => f(1.0, elems, 1),
+            Kernel::Compute { ops, .. } => f(1.0, ops, 1),
+            Kernel::Delay { time } => f(0.0, time, 1),
+        }
     }
 }
 

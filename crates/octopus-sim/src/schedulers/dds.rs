@@ -35,6 +35,7 @@ impl Dds {
     pub(crate) fn init(&self, ctx: &Ctx<'_>, core: &mut Core) {
         core.ded_homes = vec![Vec::new(); core.nblocks];
         core.ded_count = vec![0; core.nblocks];
+        core.ded_home_of = vec![None; ctx.tbu_count()];
         if !self.on {
             return;
         }
@@ -46,6 +47,7 @@ impl Dds {
                 if core.dedicated[h.index()].is_none() {
                     core.dedicated[h.index()] = Some(b);
                     core.ded_homes[b.index()].push(h);
+                    core.ded_home_of[h.index()] = Some(b);
                     core.ded_count[b.index()] += 1;
                 }
             }
@@ -132,15 +134,38 @@ impl Dds {
             }
             if core.stable[block.index()] && best_score > 0 {
                 let r = core.radius(ctx);
-                let wait = core.ded_homes[block.index()]
-                    .iter()
-                    .filter(|&&h| core.dedicated[h.index()] == Some(block) && !ctx.is_idle(h))
-                    .filter(|&&h| {
-                        let hc = ctx.cluster_of(h);
-                        core.reachable(src, hc) && ctx.hops(src, hc) <= r
-                    })
-                    .map(|&h| ctx.expected_free(h).saturating_sub(now))
-                    .min();
+                let homes = &core.ded_homes[block.index()];
+                // The soonest a busy dedicated home within `r` hops is expected to be free. The
+                // homes within reach are found from whichever is smaller: the list of the
+                // block's homes, or the TBUs of the clusters within `r` hops of `src` (a stable
+                // block may have thousands of homes on a wafer; a ring of radius 1 has 5 clusters).
+                let waits = |h: TbuId| {
+                    let hc = ctx.cluster_of(h);
+                    (core.dedicated[h.index()] == Some(block)
+                        && !ctx.is_idle(h)
+                        && core.reachable(src, hc)
+                        && ctx.hops(src, hc) <= r)
+                        .then(|| ctx.expected_free(h).saturating_sub(now))
+                };
+                let per_cluster = u64::from(ctx.machine().clusters[src].tbu_count);
+                let ball =
+                    (2 * u64::from(r) * u64::from(r) + 2 * u64::from(r) + 1).saturating_mul(per_cluster);
+                let wait = if ball < homes.len() as u64 {
+                    let mut wait: Option<Cycle> = None;
+                    rings(ctx, src, r, |cl, _| {
+                        for h in ctx.machine().clusters[cl].tbus() {
+                            if core.ded_home_of[h.index()] == Some(block)
+                                && let Some(w) = waits(h)
+                            {
+                                wait = Some(wait.map_or(w, |x| x.min(w)));
+                            }
+                        }
+                        true
+                    });
+                    wait
+                } else {
+                    homes.iter().filter_map(|&h| waits(h)).min()
+                };
                 if wait.is_some_and(|w| w < best_score) {
                     return None;
                 }

@@ -52,12 +52,11 @@ impl Diffusion {
     fn rescue(&mut self, ctx: &mut Ctx<'_>, core: &mut Core) {
         let radius = core.radius(ctx);
         let max = ctx.machine().diameter();
-        for i in 0..ctx.cluster_count() as u32 {
-            let ci = ClusterId(i);
+        let mut next = 0;
+        while let Some(i) = core.next_queued(next) {
+            next = i + 1;
+            let ci = ClusterId(i as u32);
             let di = core.domain(ci);
-            if core.queued_n[di] == 0 {
-                continue;
-            }
             for b in 0..core.nblocks {
                 let block = BlockId(b as u32);
                 if core.peek(di, b).is_none() {
@@ -124,15 +123,22 @@ impl Diffusion {
             return;
         }
         self.rescue(ctx, core);
-        for i in 0..ctx.cluster_count() as u32 {
-            let ci = ClusterId(i);
+        // The clusters with queued work, in index order (a cluster that receives work from one
+        // before it is visited in turn); each cluster is its own domain here.
+        debug_assert!(core.mode == super::octopus::Mode::Local);
+        let mut next = 0;
+        while let Some(i) = core.next_queued(next) {
+            next = i + 1;
+            let ci = ClusterId(i as u32);
             let di = core.domain(ci);
-            if core.queued_n[di] == 0 {
-                continue;
-            }
             let mut li = Self::load(ctx, core, ci);
-            let neighbours: Vec<ClusterId> = ctx.machine().neighbours(ci).map(|(c, _)| c).collect();
-            for cj in neighbours {
+            let mut neighbours = [ClusterId(0); 4];
+            let mut nn = 0;
+            for (c, _) in ctx.machine().neighbours(ci) {
+                neighbours[nn] = c;
+                nn += 1;
+            }
+            for &cj in &neighbours[..nn] {
                 let lj = Self::load(ctx, core, cj);
                 if li <= lj {
                     continue;

@@ -125,6 +125,9 @@ pub(crate) struct Core {
     /// Per domain: expected cycles and number of queued tasks.
     pub queued_cycles: Vec<u64>,
     pub queued_n: Vec<u32>,
+    /// A bit per domain: whether it has queued tasks (`queued_n > 0`), so a sweep over the domains
+    /// with work skips the empty ones 64 at a time.
+    queued_bits: Vec<u64>,
     seq: u64,
     /// Expected cycles of one execution of each block (on its first home's kind).
     pub exp: Vec<Cycle>,
@@ -138,6 +141,8 @@ pub(crate) struct Core {
     pub stable: Vec<bool>,
     /// Per block: the plan homes DDS dedicated to it at the start.
     pub ded_homes: Vec<Vec<TbuId>>,
+    /// Per TBU: the block whose `ded_homes` list it is in, if any (each TBU is in at most one).
+    pub ded_home_of: Vec<Option<BlockId>>,
     /// Per block: TBUs dedicated to it now.
     pub ded_count: Vec<u32>,
     /// Per TBU: the block whose soft share it is in (Adaptive without DDS): preferred, not exclusive.
@@ -163,6 +168,7 @@ impl Core {
             heaps: Vec::new(),
             queued_cycles: Vec::new(),
             queued_n: Vec::new(),
+            queued_bits: Vec::new(),
             seq: 0,
             exp: Vec::new(),
             held: Vec::new(),
@@ -170,6 +176,7 @@ impl Core {
             reserved_at: Vec::new(),
             stable: Vec::new(),
             ded_homes: Vec::new(),
+            ded_home_of: Vec::new(),
             ded_count: Vec::new(),
             affinity: Vec::new(),
             centre: ClusterId(0),
@@ -197,6 +204,7 @@ impl Core {
         self.heaps = (0..self.ndomains * self.nblocks).map(|_| BinaryHeap::new()).collect();
         self.queued_cycles = vec![0; self.ndomains];
         self.queued_n = vec![0; self.ndomains];
+        self.queued_bits = vec![0; self.ndomains.div_ceil(64)];
         self.exp = wf
             .blocks
             .indices()
@@ -255,6 +263,20 @@ impl Core {
         });
         self.queued_cycles[d] += self.exp[v.block.index()];
         self.queued_n[d] += 1;
+        self.queued_bits[d / 64] |= 1 << (d % 64);
+    }
+
+    /// The first domain at or after `from` with queued tasks.
+    pub fn next_queued(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut bits = *self.queued_bits.get(w)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            bits = *self.queued_bits.get(w)?;
+        }
     }
 
     /// The best queued task of a block in a domain.
@@ -267,6 +289,9 @@ impl Core {
         let e = self.heaps[d * self.nblocks + b].pop()?;
         self.queued_cycles[d] -= self.exp[b];
         self.queued_n[d] -= 1;
+        if self.queued_n[d] == 0 {
+            self.queued_bits[d / 64] &= !(1 << (d % 64));
+        }
         Some(e)
     }
 
@@ -471,9 +496,9 @@ impl Octopus {
             if core.queued_n[d] == 0 {
                 return;
             }
-            let blocks: Box<dyn Iterator<Item = usize>> = match only {
-                Some(b) => Box::new(std::iter::once(b.index())),
-                None => Box::new(0..core.nblocks),
+            let blocks = match only {
+                Some(b) => b.index()..b.index() + 1,
+                None => 0..core.nblocks,
             };
             for b in blocks {
                 let Some(e) = core.peek(d, b) else { continue };
@@ -615,7 +640,7 @@ impl Scheduler for Octopus {
         // one execution's shards spread over k homes and successive requests over all of them.
         // (Decisions local to one cluster could not spread a gang of hundreds of shards.)
         let homes = ctx.homes(v.block);
-        let src = if v.shards > 1 && !homes.is_empty() {
+        let src = if self.core.mode == Mode::Local && v.shards > 1 && !homes.is_empty() {
             let i = (v.request.0 as usize * v.shards as usize + v.shard as usize) % homes.len();
             ctx.cluster_of(homes[i])
         } else {

@@ -43,10 +43,15 @@ pub(crate) struct Proactive {
     /// Per cluster: forecast work admitted and not yet done (multi-die).
     admit_load: Vec<f64>,
     admitted: Vec<u32>,
+    /// The clusters ordered by `(admit_load, hops from the anchor, id)`, the order `admit` picks
+    /// from, so an admission does not scan every cluster; built at the first admission.
+    admit_order: AdmitHeap,
     /// TBUs reserved ahead of time.
     reserved: Vec<TbuId>,
     /// Scratch: forecast (block, count) of one event.
     forecast: Vec<(BlockId, u64)>,
+    /// Scratch: the TBUs `prepare` picks (reused, so a forecast allocates nothing).
+    picks: Vec<TbuId>,
 }
 
 impl Proactive {
@@ -101,6 +106,7 @@ impl Proactive {
         }
         self.first = wf.flows.indices().map(|f| first_tasks(ctx, f)).collect();
         self.admit_load = vec![0.0; ctx.cluster_count()];
+        self.admit_order = AdmitHeap::default();
     }
 
     /// A request's forecast total work, cycles.
@@ -119,17 +125,15 @@ impl Proactive {
 
     /// The cluster a new request starts in: least forecast load, nearest `anchor` on ties.
     pub(crate) fn admit(&mut self, ctx: &Ctx<'_>, req: RequestId, anchor: ClusterId) -> ClusterId {
-        let mut best = (f64::INFINITY, u32::MAX, ClusterId(0));
-        for c in 0..ctx.cluster_count() as u32 {
-            let c = ClusterId(c);
-            let key = (self.admit_load[c.index()], ctx.hops(anchor, c), c);
-            if key.0 < best.0 || (key.0 == best.0 && (key.1, key.2) < (best.1, best.2)) {
-                best = key;
-            }
+        if self.admit_order.anchor != Some(anchor) {
+            let hops = (0..ctx.cluster_count() as u32).map(|c| ctx.hops(anchor, ClusterId(c))).collect();
+            self.admit_order.build(anchor, hops, &self.admit_load);
         }
-        self.admit_load[best.2.index()] += self.initial;
-        self.admitted[req.0 as usize] = best.2.0;
-        best.2
+        let best = self.admit_order.min();
+        self.admit_load[best.index()] += self.initial;
+        self.admit_order.update(best.0, self.admit_load[best.index()]);
+        self.admitted[req.0 as usize] = best.0;
+        best
     }
 
     pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
@@ -139,6 +143,7 @@ impl Proactive {
             && c != u32::MAX
         {
             self.admit_load[c as usize] = (self.admit_load[c as usize] - e).max(0.0);
+            self.admit_order.update(c, self.admit_load[c as usize]);
         }
     }
 
@@ -200,7 +205,8 @@ impl Proactive {
             return;
         }
         let mut ready = 0u64;
-        let mut picks: Vec<TbuId> = Vec::new();
+        let mut picks = std::mem::take(&mut self.picks);
+        picks.clear();
         let radius = core.radius(ctx);
         {
             let c: &Core = core;
@@ -244,6 +250,7 @@ impl Proactive {
             core.reserved_at[t.index()] = now;
             self.reserved.push(t);
         }
+        self.picks = picks;
     }
 
     /// Lifts lapsed reservations of idle TBUs; returns those TBUs. Forgets consumed ones.
@@ -283,4 +290,91 @@ fn first_tasks(ctx: &Ctx<'_>, f: FlowId) -> Vec<BlockId> {
     }
     out.sort_unstable();
     out
+}
+
+/// The clusters in a binary min-heap by `(load, hops from the anchor, id)`, with each cluster's
+/// position, so a load change moves one cluster in O(log n) without allocating. The minimum is
+/// exactly what a scan comparing loads as `f64` (then hops, then id) would pick: loads are
+/// finite and non-negative, ordered by their bits once a negative zero is read as zero.
+#[derive(Clone, Debug, Default)]
+struct AdmitHeap {
+    anchor: Option<ClusterId>,
+    /// Per cluster: `(load bits, hops, id)`.
+    key: Vec<(u64, u32, u32)>,
+    heap: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+fn load_bits(load: f64) -> u64 {
+    debug_assert!(load.is_finite() && load >= 0.0);
+    if load == 0.0 { 0 } else { load.to_bits() }
+}
+
+impl AdmitHeap {
+    fn build(&mut self, anchor: ClusterId, hops: Vec<u32>, load: &[f64]) {
+        self.anchor = Some(anchor);
+        self.key = hops.iter().enumerate().map(|(c, &h)| (load_bits(load[c]), h, c as u32)).collect();
+        self.heap = (0..hops.len() as u32).collect();
+        self.heap.sort_unstable_by_key(|&c| self.key[c as usize]);
+        self.pos = vec![0; hops.len()];
+        for (i, &c) in self.heap.iter().enumerate() {
+            self.pos[c as usize] = i as u32;
+        }
+    }
+
+    fn min(&self) -> ClusterId {
+        ClusterId(self.heap[0])
+    }
+
+    /// A cluster's load changed (nothing to do before the heap is built).
+    fn update(&mut self, c: u32, load: f64) {
+        if self.anchor.is_none() {
+            return;
+        }
+        let old = self.key[c as usize];
+        let new = (load_bits(load), old.1, old.2);
+        self.key[c as usize] = new;
+        let i = self.pos[c as usize] as usize;
+        if new < old { self.up(i) } else { self.down(i) }
+    }
+
+    fn less(&self, a: usize, b: usize) -> bool {
+        self.key[self.heap[a] as usize] < self.key[self.heap[b] as usize]
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.pos[self.heap[a] as usize] = a as u32;
+        self.pos[self.heap[b] as usize] = b as u32;
+    }
+
+    fn up(&mut self, mut i: usize) {
+        while i > 0 {
+            let p = (i - 1) / 2;
+            if !self.less(i, p) {
+                break;
+            }
+            self.swap(i, p);
+            i = p;
+        }
+    }
+
+    fn down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut m = i;
+            if l < n && self.less(l, m) {
+                m = l;
+            }
+            if r < n && self.less(r, m) {
+                m = r;
+            }
+            if m == i {
+                break;
+            }
+            self.swap(i, m);
+            i = m;
+        }
+    }
 }
