@@ -1,7 +1,8 @@
-//! Speed of the event loop: task-block executions simulated per second, one core.
+//! Speed of the event loop: TBU executions simulated per second, one core.
 //!
 //! `cargo bench -p octopus-sim --bench event_loop`; divan prints `item/s`, one item being one
-//! task-block execution. See `docs/performance.md`.
+//! execution on a TBU (a shard of a sharded task block, or a whole unsharded execution). See
+//! `docs/performance.md`.
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -36,16 +37,9 @@ flow fan -> gathered [bytes = 8 KiB]
 flow gathered -> answer [bytes = 1 KiB]
 "#;
 
-#[divan::bench(args = ["static", "greedy", "adaptive", "octopus"], consts = [0, 1])]
+#[divan::bench(args = ["static", "greedy", "dds", "adaptive", "octopus"], consts = [0, 1])]
 fn agent<const WAFER: usize>(bencher: Bencher, scheduler: &str) {
     run_agent(bencher, scheduler, WAFER == 1);
-}
-
-/// `dds` on `chip` only: on `wafer` this workflow's run does not terminate (a task queued where
-/// no TBU in reach may take it is never moved by diffusion; see `docs/performance.md`).
-#[divan::bench(args = ["dds"])]
-fn agent_chip(bencher: Bencher, scheduler: &str) {
-    run_agent(bencher, scheduler, false);
 }
 
 fn run_agent(bencher: Bencher, scheduler: &str, wafer: bool) {
@@ -61,8 +55,9 @@ fn run_agent(bencher: Bencher, scheduler: &str, wafer: bool) {
         plan: &plan,
     };
     let config = SimConfig { scheduler: scheduler.to_owned(), requests: None, seed: 1, trace: false };
-    let tasks = octopus_sim::simulate(&inputs, &config).expect("runs").result.tasks_executed;
+    // One item is one TBU execution: a shard, or a whole task block execution when unsharded.
+    let shards = octopus_sim::simulate(&inputs, &config).expect("runs").result.shards_executed;
     bencher
-        .counter(ItemsCount::new(tasks as usize))
+        .counter(ItemsCount::new(shards as usize))
         .bench(|| octopus_sim::simulate(&inputs, &config).expect("runs"));
 }
