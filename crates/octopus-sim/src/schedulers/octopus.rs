@@ -543,9 +543,9 @@ impl Octopus {
         self.core.dispatch(ctx, task, tbu, latency);
     }
 
-    /// Idle dedicated TBUs of blocks with queued tasks pull. A stable task may queue to wait for a
-    /// busy dedicated TBU while another of its dedicated TBUs is idle (the idle one already had its
-    /// `on_tbu_free`); without this sweep, it could wait for ever.
+    /// Idle dedicated plan homes of blocks with queued tasks pull. A stable task may queue to wait
+    /// for a busy dedicated TBU while another of its dedicated TBUs is idle (the idle one already
+    /// had its `on_tbu_free`); without this sweep, it could wait for ever.
     fn sweep(&mut self, ctx: &mut Ctx<'_>) {
         if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
             return;
@@ -560,9 +560,8 @@ impl Octopus {
                 if self.core.dedicated[h.index()] == Some(block)
                     && ctx.is_idle(h)
                     && self.core.held[h.index()].is_none()
-                    && !self.pull(ctx, h)
                 {
-                    continue;
+                    self.pull(ctx, h);
                 }
             }
         }
