@@ -402,14 +402,18 @@ pub(crate) fn rings(ctx: &Ctx<'_>, centre: ClusterId, max: u32, mut f: impl FnMu
     let (w, h) = m.mesh_size();
     let c = &m.clusters[centre];
     let (x0, y0) = (i64::from(c.x), i64::from(c.y));
-    let max = max.min(w + h);
-    for r in 0..=i64::from(max) {
-        for dx in -r..=r {
+    let (w, h) = (i64::from(w), i64::from(h));
+    // No cluster lies farther than the farthest corner; within a ring, only the columns inside the
+    // mesh are visited (same order as a full sweep of the ring, without the points outside it).
+    let farthest = x0.max(w - 1 - x0) + y0.max(h - 1 - y0);
+    let max = i64::from(max).min(farthest);
+    for r in 0..=max {
+        for dx in (-r).max(-x0)..=r.min(w - 1 - x0) {
             let dy = r - dx.abs();
             let ys: &[i64] = if dy == 0 { &[0] } else { &[-1, 1] };
             for &s in ys {
                 let (x, y) = (x0 + dx, y0 + s * dy);
-                if x < 0 || y < 0 || x >= i64::from(w) || y >= i64::from(h) {
+                if y < 0 || y >= h {
                     continue;
                 }
                 let cl = m.cluster_at(x as u32, y as u32).expect("inside the mesh");
