@@ -262,6 +262,8 @@ pub(crate) struct State {
     heap: BinaryHeap<Event>,
     pub tbus: Vec<TbuState>,
     pub n_idle: u32,
+    /// Per cluster: TBUs not running a task (idle or reconfiguring ahead of time).
+    pub not_running: Vec<u32>,
     pub tasks: Vec<Task>,
     free_tasks: Vec<u32>,
     gangs: Vec<Gang>,
@@ -314,6 +316,7 @@ impl State {
             seq: 0,
             heap: BinaryHeap::with_capacity(1024),
             n_idle: tbus.len() as u32,
+            not_running: m.clusters.iter().map(|c| c.tbus().count() as u32).collect(),
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
@@ -583,6 +586,7 @@ impl State {
         t.task = i;
         t.since = now;
         self.n_idle -= 1;
+        self.not_running[cluster.index()] -= 1;
         let task = &mut self.tasks[i as usize];
         task.tbu = tbu.0;
         task.assigned_at = now;
@@ -983,6 +987,7 @@ impl<'a> Engine<'a> {
             ts.task = NONE;
         }
         self.st.n_idle += 1;
+        self.st.not_running[self.env.machine.tbus[TbuId(tbu)].cluster.index()] += 1;
         self.st.acc.shards += 1;
         // The execution is complete when its last shard ends, wherever it ran.
         let complete = gang == NONE || self.st.end_shard(gang);

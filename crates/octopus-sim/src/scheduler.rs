@@ -316,6 +316,12 @@ impl<'a> Ctx<'a> {
         self.st.n_idle as usize
     }
 
+    /// Whether every TBU of a cluster is running a task (none idle, none reconfiguring ahead of
+    /// time): a search for an idle or preparing TBU may skip it.
+    pub fn all_running(&self, cluster: ClusterId) -> bool {
+        self.st.not_running[cluster.index()] == 0
+    }
+
     /// Expected cycles of one execution of a task block on a TBU, from the cost model (the mean
     /// over the block's parameter distributions; see `CostModel::expected_task_cycles`).
     pub fn expected_cycles(&self, block: BlockId, tbu: TbuId) -> Cycle {

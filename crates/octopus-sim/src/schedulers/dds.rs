@@ -93,7 +93,7 @@ impl Dds {
                 if first_ring.is_some_and(|f| r > f + extra) {
                     return false;
                 }
-                if !c.reachable(src, cl) {
+                if !c.reachable(src, cl) || ctx.all_running(cl) {
                     return true;
                 }
                 let mut latency = None;

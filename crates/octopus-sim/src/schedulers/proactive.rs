@@ -211,7 +211,7 @@ impl Proactive {
         {
             let c: &Core = core;
             rings(ctx, at, radius, |cl, _| {
-                if !c.reachable(at, cl) {
+                if !c.reachable(at, cl) || ctx.all_running(cl) {
                     return true;
                 }
                 for t in ctx.machine().clusters[cl].tbus() {
