@@ -12,7 +12,7 @@ use octopus_compiler::Plan;
 use octopus_hw::{ClusterId, CostModel, Machine, TbuId, TbuKindId};
 use octopus_owg::analysis::Analysis;
 use octopus_owg::index::Idx;
-use octopus_owg::ir::{Arrivals, BlockId, Control, FlowId, Kernel, Workflow};
+use octopus_owg::ir::{Arrivals, BlockId, Control, FlowId, Workflow};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
@@ -170,7 +170,8 @@ pub(crate) struct Task {
     pub ef_in: Cycle,
     /// Its drawn cycles on the fastest TBU kind.
     pub min_cycles: Cycle,
-    pub kernel: Kernel<f64>,
+    /// The instance's random stream after its parameters were drawn: the shard that ends last
+    /// draws the bytes of the outputs from it.
     pub rng: Pcg64Mcg,
     pub queue: u32,
     pub prev: u32,
@@ -667,7 +668,7 @@ impl State {
     // ---- task slots and gangs ----
 
     /// A free task slot (reused, or new), its fields still to be set.
-    fn new_task(&mut self, env: &Env<'_>, block: BlockId, kernel: &Kernel<f64>, rng: &Pcg64Mcg) -> u32 {
+    fn new_task(&mut self, env: &Env<'_>, block: BlockId, rng: &Pcg64Mcg) -> u32 {
         if let Some(i) = self.free_tasks.pop() {
             return i;
         }
@@ -682,7 +683,6 @@ impl State {
             ready_at: 0,
             ef_in: 0,
             min_cycles: 0,
-            kernel: kernel.clone(),
             rng: rng.clone(),
             queue: NONE,
             prev: NONE,
@@ -805,14 +805,14 @@ impl<'a> Engine<'a> {
         let total = self.env.n_requests;
         let step = (total / 100).max(1);
         let mut idle_ticks = 0u32;
+        let stalled = |st: &State, sched: &dyn Scheduler| SimError::Stalled {
+            scheduler: sched.name().to_owned(),
+            time: st.now,
+            completed: st.completed,
+            requests: total,
+            queued: u64::from(st.total_queued),
+        };
         while self.st.completed < total {
-            let stalled = |st: &State, sched: &dyn Scheduler| SimError::Stalled {
-                scheduler: sched.name().to_owned(),
-                time: st.now,
-                completed: st.completed,
-                requests: total,
-                queued: u64::from(st.total_queued),
-            };
             let Some(Event { time, ev, .. }) = self.st.heap.pop() else {
                 return Err(stalled(&self.st, self.sched.as_ref()));
             };
@@ -929,25 +929,22 @@ impl<'a> Engine<'a> {
         let kernel = crate::sample::sample_kernel(&task.kernel, &mut rng);
         let shards = env.shards[block.index()];
         let gang = if shards > 1 { self.st.new_gang(shards) } else { NONE };
-        let mut first_row = 0;
+        // Every shard costs the same: the cost model runs for the first, the others copy its row.
+        let (mut first_row, mut min_cycles) = (0, Cycle::MAX);
         for shard in 0..shards {
             let env = &self.env;
             let st = &mut self.st;
-            let i = st.new_task(env, block, &kernel, &rng);
+            let i = st.new_task(env, block, &rng);
             let row = i as usize * env.kinds;
             if shard == 0 {
                 first_row = row;
-            }
-            let mut min_cycles = Cycle::MAX;
-            for k in 0..env.kinds {
-                let c = if shard == 0 {
-                    env.cost.task_cycles(&kernel, task.dtype, TbuKindId(k as u32), shards)
-                } else {
-                    // Every shard of an execution costs the same.
-                    st.task_cycles[first_row + k]
-                };
-                st.task_cycles[row + k] = c;
-                min_cycles = min_cycles.min(c);
+                for k in 0..env.kinds {
+                    let c = env.cost.task_cycles(&kernel, task.dtype, TbuKindId(k as u32), shards);
+                    st.task_cycles[row + k] = c;
+                    min_cycles = min_cycles.min(c);
+                }
+            } else {
+                st.task_cycles.copy_within(first_row..first_row + env.kinds, row);
             }
             let now = st.now;
             let t = &mut st.tasks[i as usize];
@@ -961,7 +958,6 @@ impl<'a> Engine<'a> {
             t.ready_at = now;
             t.ef_in = ef_in;
             t.min_cycles = min_cycles;
-            t.kernel = kernel.clone();
             t.rng = rng.clone();
             t.queue = NONE;
             t.prev = NONE;
@@ -986,8 +982,9 @@ impl<'a> Engine<'a> {
             ts.status = TbuStatus::Idle;
             ts.task = NONE;
         }
+        let src = self.env.machine.tbus[TbuId(tbu)].cluster;
         self.st.n_idle += 1;
-        self.st.not_running[self.env.machine.tbus[TbuId(tbu)].cluster.index()] += 1;
+        self.st.not_running[src.index()] += 1;
         self.st.acc.shards += 1;
         // The execution is complete when its last shard ends, wherever it ran.
         let complete = gang == NONE || self.st.end_shard(gang);
@@ -1010,7 +1007,6 @@ impl<'a> Engine<'a> {
                 finished_at: now,
             }
         };
-        let src = self.env.machine.tbus[TbuId(tbu)].cluster;
         let mut rng = self.st.tasks[i as usize].rng.clone();
         self.st.tasks[i as usize].live = false;
         self.st.free_tasks.push(i);
