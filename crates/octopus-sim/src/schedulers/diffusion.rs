@@ -14,7 +14,6 @@
 //! other blocks waits for ever)**.
 
 use octopus_hw::{ClusterId, TbuId};
-
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
@@ -98,7 +97,8 @@ impl Diffusion {
             }
             for t in ctx.machine().clusters[cl].tbus().filter(|&t| c.eligible(ctx, t, block)) {
                 let cand = (r, ctx.tbu(t).configured != Some(block), t, cl);
-                if idle.is_none_or(|i| (cand.0, cand.1, cand.2) < (i.0, i.1, i.2)) {
+                // TBUs are unique, so the cluster never decides.
+                if idle.is_none_or(|i| cand < i) {
                     idle = Some(cand);
                 }
             }

@@ -125,9 +125,6 @@ pub(crate) struct Core {
     /// Per domain: expected cycles and number of queued tasks.
     pub queued_cycles: Vec<u64>,
     pub queued_n: Vec<u32>,
-    /// A bit per domain: whether it has queued tasks (`queued_n > 0`), so a sweep over the domains
-    /// with work skips the empty ones 64 at a time.
-    queued_bits: Vec<u64>,
     seq: u64,
     /// Expected cycles of one execution of each block (on its first home's kind).
     pub exp: Vec<Cycle>,
@@ -168,7 +165,6 @@ impl Core {
             heaps: Vec::new(),
             queued_cycles: Vec::new(),
             queued_n: Vec::new(),
-            queued_bits: Vec::new(),
             seq: 0,
             exp: Vec::new(),
             held: Vec::new(),
@@ -204,7 +200,6 @@ impl Core {
         self.heaps = (0..self.ndomains * self.nblocks).map(|_| BinaryHeap::new()).collect();
         self.queued_cycles = vec![0; self.ndomains];
         self.queued_n = vec![0; self.ndomains];
-        self.queued_bits = vec![0; self.ndomains.div_ceil(64)];
         self.exp = wf
             .blocks
             .indices()
@@ -263,20 +258,11 @@ impl Core {
         });
         self.queued_cycles[d] += self.exp[v.block.index()];
         self.queued_n[d] += 1;
-        self.queued_bits[d / 64] |= 1 << (d % 64);
     }
 
     /// The first domain at or after `from` with queued tasks.
     pub fn next_queued(&self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        let mut bits = *self.queued_bits.get(w)? & (u64::MAX << (from % 64));
-        loop {
-            if bits != 0 {
-                return Some(w * 64 + bits.trailing_zeros() as usize);
-            }
-            w += 1;
-            bits = *self.queued_bits.get(w)?;
-        }
+        (from..self.queued_n.len()).find(|&d| self.queued_n[d] > 0)
     }
 
     /// The best queued task of a block in a domain.
@@ -289,9 +275,6 @@ impl Core {
         let e = self.heaps[d * self.nblocks + b].pop()?;
         self.queued_cycles[d] -= self.exp[b];
         self.queued_n[d] -= 1;
-        if self.queued_n[d] == 0 {
-            self.queued_bits[d / 64] &= !(1 << (d % 64));
-        }
         Some(e)
     }
 
