@@ -67,6 +67,51 @@ fn load(path: &Path) -> Module {
     checked.module.unwrap_or_else(|| panic!("{} does not validate", path.display()))
 }
 
+/// A markdown table of a ratio per workflow and column, `digits` decimals and a `suffix` on each
+/// cell, then its geometric mean per column (in bold) and, with `max`, its maximum.
+fn ratio_table(
+    names: &[&str],
+    cols: &[&str],
+    headers: &[String],
+    ratio: impl Fn(usize, &str) -> f64,
+    digits: usize,
+    suffix: &str,
+    max: bool,
+) {
+    print!("| workflow |");
+    for h in headers {
+        print!(" {h} |");
+    }
+    println!();
+    print!("|---|");
+    for _ in cols {
+        print!("---:|");
+    }
+    println!();
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); cols.len()];
+    for (w, n) in names.iter().enumerate() {
+        print!("| {n} |");
+        for (i, c) in cols.iter().enumerate() {
+            let x = ratio(w, c);
+            values[i].push(x);
+            print!(" {x:.digits$}{suffix} |");
+        }
+        println!();
+    }
+    print!("| **geometric mean** |");
+    for v in &values {
+        print!(" **{:.digits$}{suffix}** |", geomean(v));
+    }
+    if max {
+        println!();
+        print!("| max |");
+        for v in &values {
+            print!(" {:.digits$}{suffix} |", v.iter().copied().fold(0.0, f64::max));
+        }
+    }
+    println!("\n");
+}
+
 fn geomean(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
 }
@@ -155,66 +200,15 @@ fn main() {
 
     if has(OCTOPUS) {
         let base: Vec<&str> = BASELINES.iter().copied().filter(|b| has(b)).collect();
+        let headers: Vec<String> = base.iter().map(|b| format!("vs {b}")).collect();
         println!("### Speedup of `octopus` (baseline makespan / octopus makespan)\n");
-        print!("| workflow |");
-        for b in &base {
-            print!(" vs {b} |");
-        }
-        println!();
-        print!("|---|");
-        for _ in &base {
-            print!("---:|");
-        }
-        println!();
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); base.len()];
-        for (w, n) in names.iter().enumerate() {
-            print!("| {n} |");
-            for (i, b) in base.iter().enumerate() {
-                let x = ms(w, b) / ms(w, OCTOPUS);
-                cols[i].push(x);
-                print!(" {x:.2}x |");
-            }
-            println!();
-        }
-        print!("| **geometric mean** |");
-        for c in &cols {
-            print!(" **{:.2}x** |", geomean(c));
-        }
-        println!();
-        print!("| max |");
-        for c in &cols {
-            print!(" {:.2}x |", c.iter().copied().fold(0.0, f64::max));
-        }
-        println!("\n");
+        ratio_table(&names, &base, &headers, |w, b| ms(w, b) / ms(w, OCTOPUS), 2, "x", true);
 
         let abl: Vec<&str> = ABLATIONS.iter().chain(PARTS).copied().filter(|a| has(a)).collect();
         if !abl.is_empty() {
+            let headers: Vec<String> = abl.iter().map(|a| a.to_string()).collect();
             println!("### Ablation (makespan relative to `octopus`; above 1 = slower without the part)\n");
-            print!("| workflow |");
-            for a in &abl {
-                print!(" {a} |");
-            }
-            println!();
-            print!("|---|");
-            for _ in &abl {
-                print!("---:|");
-            }
-            println!();
-            let mut cols: Vec<Vec<f64>> = vec![Vec::new(); abl.len()];
-            for (w, n) in names.iter().enumerate() {
-                print!("| {n} |");
-                for (i, a) in abl.iter().enumerate() {
-                    let x = ms(w, a) / ms(w, OCTOPUS);
-                    cols[i].push(x);
-                    print!(" {x:.3} |");
-                }
-                println!();
-            }
-            print!("| **geometric mean** |");
-            for c in &cols {
-                print!(" **{:.3}** |", geomean(c));
-            }
-            println!("\n");
+            ratio_table(&names, &abl, &headers, |w, a| ms(w, a) / ms(w, OCTOPUS), 3, "", false);
         }
     }
 
