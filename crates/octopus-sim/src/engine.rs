@@ -5,9 +5,6 @@
 //! everything that changes, in slabs reused through free lists, so that the steady state allocates
 //! nothing per event. The scheduler is called with a [`Ctx`] over both.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use octopus_compiler::Plan;
 use octopus_hw::{ClusterId, CostModel, Machine, TbuId, TbuKindId};
 use octopus_owg::analysis::Analysis;
@@ -18,6 +15,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::metrics::Accum;
 use crate::program::{Op, Program};
+use crate::queue::EventQueue;
 use crate::scheduler::{ControlEvent, Ctx, Outcome, QueueId, Scheduler, TaskDone, TaskRef};
 use crate::trace::{TraceEvent, TraceKind};
 use crate::{Cycle, RequestId, SimError};
@@ -231,36 +229,11 @@ enum Ev {
     Tick,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Event {
-    time: Cycle,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Event {
-    fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
-    }
-}
-impl Eq for Event {}
-impl PartialOrd for Event {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Event {
-    // Reversed: `BinaryHeap` is a max-heap and we pop the earliest (time, sequence) first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.time, o.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 /// Everything that changes during a run.
 pub(crate) struct State {
     pub now: Cycle,
-    seq: u64,
-    heap: BinaryHeap<Event>,
+    /// Pending events; ties resolve in the order they were scheduled.
+    events: EventQueue<Ev>,
     pub tbus: Vec<TbuState>,
     pub n_idle: u32,
     /// Per cluster: TBUs not running a task (idle or reconfiguring ahead of time).
@@ -314,8 +287,7 @@ impl State {
         let n_queues = 1 + m.clusters.len() + m.tbus.len();
         State {
             now: 0,
-            seq: 0,
-            heap: BinaryHeap::with_capacity(1024),
+            events: EventQueue::new(),
             n_idle: tbus.len() as u32,
             not_running: m.clusters.iter().map(|c| c.tbus().count() as u32).collect(),
             tbus,
@@ -347,8 +319,7 @@ impl State {
     }
 
     fn push(&mut self, time: Cycle, ev: Ev) {
-        self.seq += 1;
-        self.heap.push(Event { time, seq: self.seq, ev });
+        self.events.push(time, ev);
     }
 
     /// Moves the clock, integrating idle TBUs and requests in the system over the elapsed time.
@@ -813,11 +784,11 @@ impl<'a> Engine<'a> {
             queued: u64::from(st.total_queued),
         };
         while self.st.completed < total {
-            let Some(Event { time, ev, .. }) = self.st.heap.pop() else {
+            let Some((time, ev)) = self.st.events.pop() else {
                 return Err(stalled(&self.st, self.sched.as_ref()));
             };
             // A tick alone in the heap: nothing runs, nothing is in flight, nothing will arrive.
-            if matches!(ev, Ev::Tick) && self.st.heap.is_empty() {
+            if matches!(ev, Ev::Tick) && self.st.events.is_empty() {
                 idle_ticks += 1;
                 if idle_ticks >= STALL_TICKS {
                     return Err(stalled(&self.st, self.sched.as_ref()));

@@ -18,6 +18,7 @@
 mod engine;
 mod metrics;
 mod program;
+mod queue;
 mod sample;
 pub mod scheduler;
 pub mod schedulers;

@@ -306,6 +306,27 @@ impl<'a> Ctx<'a> {
         TbuView { activity, configured: t.config, reserved: t.reserved }
     }
 
+    /// The block whose configuration a TBU holds (after its current reconfiguration, if any): the
+    /// `configured` of [`Ctx::tbu`], without building the whole view.
+    pub fn configured(&self, tbu: TbuId) -> Option<BlockId> {
+        self.st.tbus[tbu.index()].config
+    }
+
+    /// The block a TBU is reserved for ([`Ctx::reserve`]), if any.
+    pub fn reserved(&self, tbu: TbuId) -> Option<BlockId> {
+        self.st.tbus[tbu.index()].reserved
+    }
+
+    /// When a TBU reconfiguring ahead of time ([`Ctx::reconfigure`]) will be free, and for which
+    /// block; `None` when it is idle or running.
+    pub fn reconfiguring(&self, tbu: TbuId) -> Option<(BlockId, Cycle)> {
+        let t = &self.st.tbus[tbu.index()];
+        match t.status {
+            TbuStatus::Reconfiguring => Some((t.config.expect("reconfiguring to a block"), t.until)),
+            _ => None,
+        }
+    }
+
     /// Whether a TBU is idle.
     pub fn is_idle(&self, tbu: TbuId) -> bool {
         self.st.tbus[tbu.index()].status == TbuStatus::Idle

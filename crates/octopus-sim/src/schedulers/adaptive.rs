@@ -145,7 +145,7 @@ impl Adaptive {
             if core.stable[b]
                 && core.dedicated[t].is_none()
                 && !self.pool_home[t]
-                && ctx.tbu(tbu).reserved.is_none()
+                && ctx.reserved(tbu).is_none()
             {
                 core.dedicated[t] = Some(block);
                 core.ded_count[b] += 1;

@@ -66,7 +66,7 @@ impl Dds {
         if !self.on {
             return 0;
         }
-        let reconfig = if ctx.tbu(tbu).configured == Some(block) { 0 } else { ctx.reconfig_cycles(tbu) };
+        let reconfig = if ctx.configured(tbu) == Some(block) { 0 } else { ctx.reconfig_cycles(tbu) };
         reconfig + Core::transfer_est(ctx, task, ctx.cluster_of(tbu))
     }
 
@@ -96,7 +96,8 @@ impl Dds {
                 if !c.reachable(src, cl) || ctx.all_running(cl) {
                     return true;
                 }
-                let mut latency = None;
+                // Per cluster, not per TBU: the control latency and the inputs' transfer to it.
+                let (mut latency, mut transfer) = (None, None);
                 for t in ctx.machine().clusters[cl].tbus() {
                     if self.on
                         && c.held[t.index()].is_none()
@@ -111,8 +112,8 @@ impl Dds {
                     let lat = *latency.get_or_insert_with(|| c.latency_of(ctx, src, cl).0);
                     let score = if self.on {
                         let reconfig =
-                            if ctx.tbu(t).configured == Some(block) { 0 } else { ctx.reconfig_cycles(t) };
-                        lat + reconfig + Core::transfer_est(ctx, task, cl)
+                            if ctx.configured(t) == Some(block) { 0 } else { ctx.reconfig_cycles(t) };
+                        lat + reconfig + *transfer.get_or_insert_with(|| Core::transfer_est(ctx, task, cl))
                     } else {
                         lat
                     };

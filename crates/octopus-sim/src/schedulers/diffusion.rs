@@ -27,19 +27,30 @@ use crate::scheduler::Ctx;
 pub(crate) struct Diffusion {
     /// Tasks moved so far.
     pub moved: u64,
+    /// Per cluster: the remaining expected cycles of its TBUs, valid while `stamp` equals `round`.
+    /// Within a round only a hand-over changes a TBU, and it clears its cluster's stamp, so each
+    /// cluster's TBUs are summed once per round instead of once per neighbour that asks.
+    busy: Vec<Cycle>,
+    stamp: Vec<u64>,
+    round: u64,
 }
 
 impl Diffusion {
-    pub(crate) fn new(_ctx: &Ctx<'_>) -> Diffusion {
-        Diffusion { moved: 0 }
+    pub(crate) fn new(ctx: &Ctx<'_>) -> Diffusion {
+        let n = ctx.cluster_count();
+        Diffusion { moved: 0, busy: vec![0; n], stamp: vec![0; n], round: 0 }
     }
 
     /// A cluster's load: queued expected cycles plus the remaining expected cycles of its TBUs.
-    fn load(ctx: &Ctx<'_>, core: &Core, c: ClusterId) -> u64 {
-        let now = ctx.now();
-        let busy: Cycle =
-            ctx.machine().clusters[c].tbus().map(|t| ctx.expected_free(t).saturating_sub(now)).sum();
-        core.queued_cycles[core.domain(c)] + busy
+    fn load(&mut self, ctx: &Ctx<'_>, core: &Core, c: ClusterId) -> u64 {
+        let i = c.index();
+        if self.stamp[i] != self.round {
+            let now = ctx.now();
+            self.busy[i] =
+                ctx.machine().clusters[c].tbus().map(|t| ctx.expected_free(t).saturating_sub(now)).sum();
+            self.stamp[i] = self.round;
+        }
+        core.queued_cycles[core.domain(c)] + self.busy[i]
     }
 
     /// Whether some TBU of cluster `c` may run `block` when idle (none is dedicated to another).
@@ -79,7 +90,7 @@ impl Diffusion {
                 let Some(cj) = target else { continue };
                 while let Some(e) = core.pop(di, b) {
                     self.moved += 1;
-                    Self::hand_over(ctx, core, e, ci, cj, block);
+                    self.hand_over(ctx, core, e, ci, cj, block);
                 }
             }
         }
@@ -88,7 +99,15 @@ impl Diffusion {
     /// A task taken from cluster `ci`'s queue goes to cluster `cj`: to an idle TBU that may run it
     /// within `cj`'s reach (nearest ring first, warm first), else into `cj`'s queue. (Queued in
     /// `cj`, it is pulled by TBUs of that reach when they free; an idle one would not notice.)
-    fn hand_over(ctx: &mut Ctx<'_>, core: &mut Core, e: Entry, ci: ClusterId, cj: ClusterId, block: BlockId) {
+    fn hand_over(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        core: &mut Core,
+        e: Entry,
+        ci: ClusterId,
+        cj: ClusterId,
+        block: BlockId,
+    ) {
         let mut idle: Option<(u32, bool, TbuId, ClusterId)> = None;
         let c: &Core = core;
         rings(ctx, cj, c.radius(ctx), |cl, r| {
@@ -96,7 +115,7 @@ impl Diffusion {
                 return false;
             }
             for t in ctx.machine().clusters[cl].tbus().filter(|&t| c.eligible(ctx, t, block)) {
-                let cand = (r, ctx.tbu(t).configured != Some(block), t, cl);
+                let cand = (r, ctx.configured(t) != Some(block), t, cl);
                 // TBUs are unique, so the cluster never decides.
                 if idle.is_none_or(|i| cand < i) {
                     idle = Some(cand);
@@ -108,6 +127,7 @@ impl Diffusion {
             Some((_, _, t, cl)) => {
                 let latency = ctx.cost().control_message_cycles(ctx.hops(ci, cl));
                 core.dispatch(ctx, e.task, t, latency);
+                self.stamp[cl.index()] = 0;
             }
             None => {
                 let dj = core.domain(cj);
@@ -122,6 +142,7 @@ impl Diffusion {
         if ctx.queued_total() == 0 {
             return;
         }
+        self.round += 1;
         self.rescue(ctx, core);
         // The clusters with queued work, in index order (a cluster that receives work from one
         // before it is visited in turn); each cluster is its own domain here.
@@ -131,7 +152,7 @@ impl Diffusion {
             next = i + 1;
             let ci = ClusterId(i as u32);
             let di = core.domain(ci);
-            let mut li = Self::load(ctx, core, ci);
+            let mut li = self.load(ctx, core, ci);
             let mut neighbours = [ClusterId(0); 4];
             let mut nn = 0;
             for (c, _) in ctx.machine().neighbours(ci) {
@@ -139,7 +160,7 @@ impl Diffusion {
                 nn += 1;
             }
             for &cj in &neighbours[..nn] {
-                let lj = Self::load(ctx, core, cj);
+                let lj = self.load(ctx, core, cj);
                 if li <= lj {
                     continue;
                 }
@@ -148,8 +169,8 @@ impl Diffusion {
                 while core.queued_n[di] > 0 {
                     // The most urgent queued task of the cluster.
                     let Some((b, _)) = (0..core.nblocks)
-                        .filter_map(|b| core.peek(di, b).map(|e| (b, *e)))
-                        .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)))
+                        .filter_map(|b| core.peek(di, b).map(|e| (b, e)))
+                        .max_by(|x, y| x.1.urgency().cmp(&y.1.urgency()).then(y.0.cmp(&x.0)))
                     else {
                         break;
                     };
@@ -162,7 +183,7 @@ impl Diffusion {
                     li = li.saturating_sub(cyc);
                     self.moved += 1;
                     let block = ctx.task(e.task).block;
-                    Self::hand_over(ctx, core, e, ci, cj, block);
+                    self.hand_over(ctx, core, e, ci, cj, block);
                 }
             }
         }

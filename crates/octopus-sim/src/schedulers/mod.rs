@@ -9,6 +9,7 @@ mod greedy;
 mod heft;
 mod octopus;
 mod proactive;
+mod queues;
 mod reactive;
 mod static_homes;
 

@@ -10,9 +10,6 @@
 //! cluster on a multi-die one ([`Mode::Local`]), or the whole machine with decisions taken at the
 //! centre ([`Mode::Central`]). Rules, parameters and reasons are in `docs/schedulers.md`.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
-
 use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
@@ -21,7 +18,9 @@ use super::adaptive::Adaptive;
 use super::dds::Dds;
 use super::diffusion::Diffusion;
 use super::proactive::Proactive;
-use crate::scheduler::{ControlEvent, Ctx, QueueId, Scheduler, TaskDone, TaskRef, TbuActivity};
+pub(crate) use super::queues::Entry;
+use super::queues::Queues;
+use crate::scheduler::{ControlEvent, Ctx, QueueId, Scheduler, TaskDone, TaskRef};
 use crate::{Cycle, RequestId};
 
 /// Where scheduling decisions are taken.
@@ -86,32 +85,6 @@ impl Default for OctopusParams {
     }
 }
 
-/// A queued task: ordered by key (larger first), then older request, then earlier queued.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Entry {
-    pub key: u64,
-    pub req: u32,
-    pub seq: u64,
-    pub task: TaskRef,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.key, Reverse(self.req), Reverse(self.seq)).cmp(&(o.key, Reverse(o.req), Reverse(o.seq)))
-    }
-}
-
 /// State every variant shares.
 pub(crate) struct Core {
     pub mode: Mode,
@@ -121,11 +94,10 @@ pub(crate) struct Core {
     pub domain_of: Vec<u32>,
     pub ndomains: usize,
     /// Per `domain * nblocks + block`: its queued tasks.
-    pub heaps: Vec<BinaryHeap<Entry>>,
+    queues: Queues,
     /// Per domain: expected cycles and number of queued tasks.
     pub queued_cycles: Vec<u64>,
     pub queued_n: Vec<u32>,
-    seq: u64,
     /// Expected cycles of one execution of each block (on its first home's kind).
     pub exp: Vec<Cycle>,
     /// Per TBU: the task it is held for (dispatched, waiting for the control message to arrive).
@@ -162,10 +134,9 @@ impl Core {
             nblocks: 0,
             domain_of: Vec::new(),
             ndomains: 1,
-            heaps: Vec::new(),
+            queues: Queues::default(),
             queued_cycles: Vec::new(),
             queued_n: Vec::new(),
-            seq: 0,
             exp: Vec::new(),
             held: Vec::new(),
             dedicated: Vec::new(),
@@ -197,7 +168,7 @@ impl Core {
         self.ndomains = self.domain_of.iter().max().map_or(1, |&d| d as usize + 1);
         let wf = ctx.workflow();
         self.nblocks = wf.blocks.len();
-        self.heaps = (0..self.ndomains * self.nblocks).map(|_| BinaryHeap::new()).collect();
+        self.queues = Queues::new(self.ndomains * self.nblocks);
         self.queued_cycles = vec![0; self.ndomains];
         self.queued_n = vec![0; self.ndomains];
         self.exp = wf
@@ -249,13 +220,7 @@ impl Core {
             _ => QueueId::Global,
         };
         ctx.enqueue(task, q);
-        self.seq += 1;
-        self.heaps[d * self.nblocks + v.block.index()].push(Entry {
-            key,
-            req: v.request.0,
-            seq: self.seq,
-            task,
-        });
+        self.queues.push(d * self.nblocks + v.block.index(), key, v.request.0, task);
         self.queued_cycles[d] += self.exp[v.block.index()];
         self.queued_n[d] += 1;
     }
@@ -266,13 +231,13 @@ impl Core {
     }
 
     /// The best queued task of a block in a domain.
-    pub fn peek(&self, d: usize, b: usize) -> Option<&Entry> {
-        self.heaps[d * self.nblocks + b].peek()
+    pub fn peek(&self, d: usize, b: usize) -> Option<Entry> {
+        self.queues.peek(d * self.nblocks + b)
     }
 
     /// Takes the best queued task of a block in a domain (still in its engine queue).
     pub fn pop(&mut self, d: usize, b: usize) -> Option<Entry> {
-        let e = self.heaps[d * self.nblocks + b].pop()?;
+        let e = self.queues.pop(d * self.nblocks + b)?;
         self.queued_cycles[d] -= self.exp[b];
         self.queued_n[d] -= 1;
         Some(e)
@@ -307,7 +272,7 @@ impl Core {
     /// else the TBU is held (reserved and busy for the latency, loading the configuration meanwhile).
     pub fn dispatch(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, tbu: TbuId, latency: Cycle) {
         let v = ctx.task(task);
-        if ctx.tbu(tbu).reserved.is_some_and(|r| r != v.block) {
+        if ctx.reserved(tbu).is_some_and(|r| r != v.block) {
             ctx.reserve(tbu, None);
         }
         if latency == 0 {
@@ -332,7 +297,7 @@ impl Core {
         if self.dedicated[t].is_some_and(|d| d != block) {
             return false;
         }
-        match ctx.tbu(tbu).reserved {
+        match ctx.reserved(tbu) {
             Some(r) if r != block => self.lapsed(ctx, tbu),
             _ => true,
         }
@@ -470,7 +435,7 @@ impl Octopus {
     fn pull(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) -> bool {
         let here = ctx.cluster_of(tbu);
         let t = tbu.index();
-        let only = match ctx.tbu(tbu).reserved {
+        let only = match ctx.reserved(tbu) {
             Some(r) if !self.core.lapsed(ctx, tbu) => Some(r),
             _ => self.core.dedicated[t],
         };
@@ -701,11 +666,8 @@ impl Scheduler for Octopus {
 /// Whether a TBU is loading a configuration for `block` and reserved for it (a proactive
 /// pre-configuration): when it will be free.
 pub(crate) fn preparing_for(ctx: &Ctx<'_>, tbu: TbuId, block: BlockId) -> Option<Cycle> {
-    let v = ctx.tbu(tbu);
-    match v.activity {
-        TbuActivity::Reconfiguring { block: b, until } if b == block && v.reserved == Some(block) => {
-            Some(until)
-        }
+    match ctx.reconfiguring(tbu) {
+        Some((b, until)) if b == block && ctx.reserved(tbu) == Some(block) => Some(until),
         _ => None,
     }
 }

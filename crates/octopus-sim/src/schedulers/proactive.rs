@@ -258,7 +258,7 @@ impl Proactive {
         let mut out = Vec::new();
         let list = std::mem::take(&mut self.reserved);
         for t in list {
-            if ctx.tbu(t).reserved.is_none() || core.held[t.index()].is_some() {
+            if ctx.reserved(t).is_none() || core.held[t.index()].is_some() {
                 continue;
             }
             if ctx.is_idle(t) && core.lapsed(ctx, t) {
