@@ -16,7 +16,7 @@
 use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 
-use super::octopus::{Core, Mode, preparing_for, rings};
+use super::octopus::{Core, Mode, preparing_for};
 use crate::Cycle;
 use crate::scheduler::{Ctx, TaskRef};
 
@@ -86,10 +86,9 @@ impl Dds {
         let mut best: Option<(Cycle, TbuId, ClusterId)> = None;
         let mut first_ring: Option<u32> = None;
         let mut soonest_prepared: Option<Cycle> = None;
-        let radius = core.radius(ctx);
         if ctx.idle_count() > 0 {
             let c: &Core = core;
-            rings(ctx, origin, radius, |cl, r| {
+            c.reach(ctx, origin, |cl, r| {
                 if first_ring.is_some_and(|f| r > f + extra) {
                     return false;
                 }
@@ -153,7 +152,7 @@ impl Dds {
                     (2 * u64::from(r) * u64::from(r) + 2 * u64::from(r) + 1).saturating_mul(per_cluster);
                 let wait = if ball < homes.len() as u64 {
                     let mut wait: Option<Cycle> = None;
-                    rings(ctx, src, r, |cl, _| {
+                    core.reach(ctx, src, |cl, _| {
                         for h in ctx.machine().clusters[cl].tbus() {
                             if core.ded_home_of[h.index()] == Some(block)
                                 && let Some(w) = waits(h)

@@ -60,7 +60,6 @@ impl Diffusion {
 
     /// Moves the queued tasks no TBU in reach may run to the nearest cluster with one that may.
     fn rescue(&mut self, ctx: &mut Ctx<'_>, core: &mut Core) {
-        let radius = core.radius(ctx);
         let max = ctx.machine().diameter();
         let mut next = 0;
         while let Some(i) = core.next_queued(next) {
@@ -73,7 +72,7 @@ impl Diffusion {
                     continue;
                 }
                 let mut reachable = false;
-                rings(ctx, ci, radius, |c, _| {
+                core.reach(ctx, ci, |c, _| {
                     reachable = Self::able(ctx, core, c, block);
                     !reachable
                 });
@@ -110,7 +109,7 @@ impl Diffusion {
     ) {
         let mut idle: Option<(u32, bool, TbuId, ClusterId)> = None;
         let c: &Core = core;
-        rings(ctx, cj, c.radius(ctx), |cl, r| {
+        c.reach(ctx, cj, |cl, r| {
             if idle.is_some_and(|(ring, ..)| r > ring) {
                 return false;
             }
@@ -168,10 +167,15 @@ impl Diffusion {
                 let mut moved: u64 = 0;
                 while core.queued_n[di] > 0 {
                     // The most urgent queued task of the cluster.
-                    let Some((b, _)) = (0..core.nblocks)
-                        .filter_map(|b| core.peek(di, b).map(|e| (b, e)))
-                        .max_by(|x, y| x.1.urgency().cmp(&y.1.urgency()).then(y.0.cmp(&x.0)))
-                    else {
+                    let mut most: Option<(usize, Entry)> = None;
+                    core.queued_blocks(di, |b| {
+                        let e = core.peek(di, b).expect("a queued block");
+                        // Ties go to the lower block: blocks come in increasing order.
+                        if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
+                            most = Some((b, e));
+                        }
+                    });
+                    let Some((b, _)) = most else {
                         break;
                     };
                     let cyc = core.exp[b];

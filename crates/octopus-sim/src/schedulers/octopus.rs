@@ -116,6 +116,11 @@ pub(crate) struct Core {
     pub ded_count: Vec<u32>,
     /// Per TBU: the block whose soft share it is in (Adaptive without DDS): preferred, not exclusive.
     pub affinity: Vec<Option<BlockId>>,
+    /// [`Mode::Local`]: the clusters within `radius` of each cluster, in [`rings`] order with
+    /// their distance, flattened (`ball_at[c]..ball_at[c + 1]`): searches within reach read a
+    /// slice instead of walking the mesh.
+    ball: Vec<(ClusterId, u32)>,
+    ball_at: Vec<u32>,
     /// The centre cluster and when its CBU is next free ([`Mode::Central`]).
     pub centre: ClusterId,
     pub centre_free: Cycle,
@@ -146,6 +151,8 @@ impl Core {
             ded_home_of: Vec::new(),
             ded_count: Vec::new(),
             affinity: Vec::new(),
+            ball: Vec::new(),
+            ball_at: Vec::new(),
             centre: ClusterId(0),
             centre_free: 0,
             admit: Vec::new(),
@@ -192,6 +199,16 @@ impl Core {
         self.affinity = vec![None; nt];
         let (w, h) = m.mesh_size();
         self.centre = m.cluster_at(w / 2, h / 2).unwrap_or(ClusterId(0));
+        if self.mode == Mode::Local {
+            self.ball_at.push(0);
+            for c in (0..nc as u32).map(ClusterId) {
+                rings(ctx, c, self.params.radius, |cl, r| {
+                    self.ball.push((cl, r));
+                    true
+                });
+                self.ball_at.push(self.ball.len() as u32);
+            }
+        }
         // Tick period: a quarter of the mean duration of the task a busy TBU is running (the
         // work-weighted mean, sum v e^2 / sum v e), so that ticks are few against task times.
         self.period = self.params.period.unwrap_or_else(|| {
@@ -228,6 +245,12 @@ impl Core {
     /// The first domain at or after `from` with queued tasks.
     pub fn next_queued(&self, from: usize) -> Option<usize> {
         (from..self.queued_n.len()).find(|&d| self.queued_n[d] > 0)
+    }
+
+    /// Calls `f` on each block with tasks queued in domain `d`, in block order.
+    pub fn queued_blocks(&self, d: usize, mut f: impl FnMut(usize)) {
+        let base = d * self.nblocks;
+        self.queues.nonempty_in(base..base + self.nblocks, |q| f(q - base));
     }
 
     /// The best queued task of a block in a domain.
@@ -334,6 +357,21 @@ impl Core {
         }
     }
 
+    /// Calls `f` on the clusters a decision point at `centre` may search ([`Core::radius`] hops),
+    /// nearest ring first, in [`rings`] order, until it returns `false`.
+    pub fn reach(&self, ctx: &Ctx<'_>, centre: ClusterId, mut f: impl FnMut(ClusterId, u32) -> bool) {
+        if self.mode == Mode::Local {
+            let c = centre.index();
+            for &(cl, r) in &self.ball[self.ball_at[c] as usize..self.ball_at[c + 1] as usize] {
+                if !f(cl, r) {
+                    return;
+                }
+            }
+        } else {
+            rings(ctx, centre, self.radius(ctx), f);
+        }
+    }
+
     /// Whether a decision point at `src` may use cluster `c`.
     pub fn reachable(&self, src: ClusterId, c: ClusterId) -> bool {
         match self.mode {
@@ -373,6 +411,16 @@ pub(crate) fn rings(ctx: &Ctx<'_>, centre: ClusterId, max: u32, mut f: impl FnMu
     }
 }
 
+/// A queue head a pulling TBU may take, and the most it could be worth to it.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    bound: i128,
+    d: usize,
+    b: usize,
+    c: ClusterId,
+    task: TaskRef,
+}
+
 /// The Octopus scheduler; see the module docs.
 pub struct Octopus {
     name: String,
@@ -382,6 +430,8 @@ pub struct Octopus {
     adaptive: Option<Adaptive>,
     proactive: Option<Proactive>,
     diffusion: Option<Diffusion>,
+    /// Scratch of [`Octopus::pull`], reused so a pull allocates nothing.
+    cands: Vec<Candidate>,
 }
 
 impl Octopus {
@@ -395,6 +445,7 @@ impl Octopus {
             adaptive: features.adaptive.then(|| Adaptive::new(params)),
             proactive: features.proactive.then(Proactive::default),
             diffusion: None,
+            cands: Vec::new(),
         }
     }
 
@@ -439,39 +490,52 @@ impl Octopus {
             Some(r) if !self.core.lapsed(ctx, tbu) => Some(r),
             _ => self.core.dedicated[t],
         };
-        let mut best: Option<(i128, usize, usize, ClusterId)> = None;
         let radius = if self.core.mode == Mode::Local { self.core.params.radius } else { 0 };
         let core = &self.core;
-        let dds = &self.dds;
-        let mut look = |c: ClusterId, ctx: &Ctx<'_>| {
+        // The head of every queue in reach, with the most it could be worth (its key and warm bonus:
+        // the cost it pays is never negative). They are priced best bound first, and pricing stops
+        // as soon as no bound left can reach the best value: the cost model runs for a handful of
+        // the candidates, with the same result as pricing all of them.
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        let mut look = |c: ClusterId| {
             let d = core.domain(c);
             if core.queued_n[d] == 0 {
                 return;
             }
-            let blocks = match only {
-                Some(b) => b.index()..b.index() + 1,
-                None => 0..core.nblocks,
-            };
-            for b in blocks {
-                let Some(e) = core.peek(d, b) else { continue };
+            let mut candidate = |b: usize| {
+                let Some(e) = core.peek(d, b) else { return };
                 let bonus =
                     if core.affinity[t] == Some(BlockId(b as u32)) { ctx.reconfig_cycles(tbu) } else { 0 };
-                let cost = dds.pull_cost(ctx, core, e.task, BlockId(b as u32), tbu)
-                    + if c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(c, here)) };
-                let value = i128::from(e.key) - i128::from(cost) + i128::from(bonus);
-                if best.is_none_or(|(v, bd, bb, _)| value > v || (value == v && (d, b) < (bd, bb))) {
-                    best = Some((value, d, b, c));
-                }
+                cands.push(Candidate { bound: i128::from(e.key) + i128::from(bonus), d, b, c, task: e.task });
+            };
+            match only {
+                Some(b) => candidate(b.index()),
+                None => core.queued_blocks(d, candidate),
             }
         };
         if radius == 0 {
-            look(here, ctx);
+            look(here);
         } else {
-            rings(ctx, here, radius, |c, _| {
-                look(c, ctx);
+            core.reach(ctx, here, |c, _| {
+                look(c);
                 true
             });
         }
+        cands.sort_unstable_by(|x, y| y.bound.cmp(&x.bound).then((x.d, x.b).cmp(&(y.d, y.b))));
+        let mut best: Option<(i128, usize, usize, ClusterId)> = None;
+        for x in &cands {
+            if best.is_some_and(|(v, ..)| x.bound < v) {
+                break;
+            }
+            let cost = self.dds.pull_cost(ctx, core, x.task, BlockId(x.b as u32), tbu)
+                + if x.c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(x.c, here)) };
+            let value = x.bound - i128::from(cost);
+            if best.is_none_or(|(v, bd, bb, _)| value > v || (value == v && (x.d, x.b) < (bd, bb))) {
+                best = Some((value, x.d, x.b, x.c));
+            }
+        }
+        self.cands = cands;
         let Some((_, d, b, c)) = best else { return false };
         let e = self.core.pop(d, b).expect("peeked");
         let latency = if c == here {

@@ -22,7 +22,7 @@ use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::{BlockId, BlockKind, Control, FlowId};
 
-use super::octopus::{Core, preparing_for, rings};
+use super::octopus::{Core, preparing_for};
 use crate::RequestId;
 use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
 
@@ -207,10 +207,9 @@ impl Proactive {
         let mut ready = 0u64;
         let mut picks = std::mem::take(&mut self.picks);
         picks.clear();
-        let radius = core.radius(ctx);
         {
             let c: &Core = core;
-            rings(ctx, at, radius, |cl, _| {
+            c.reach(ctx, at, |cl, _| {
                 if !c.reachable(at, cl) || ctx.all_running(cl) {
                     return true;
                 }

@@ -72,6 +72,8 @@ struct Run {
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
     heaps: Vec<BinaryHeap<Head>>,
+    /// One bit per queue, set while it holds tasks, so a search skips the empty ones by the word.
+    nonempty: Vec<u64>,
     /// Per queue: its last pushed run, while still queued, with the sequence number after which
     /// it was pushed (it may grow only while no other push came after it).
     tail: Vec<Option<(Head, u64)>>,
@@ -85,6 +87,7 @@ impl Queues {
         Queues {
             heaps: (0..queues).map(|_| BinaryHeap::new()).collect(),
             tail: vec![None; queues],
+            nonempty: vec![0; queues.div_ceil(64)],
             ..Queues::default()
         }
     }
@@ -113,7 +116,28 @@ impl Queues {
         r.tasks.push(task);
         let head = Head { key, req, seq: self.seq, run };
         self.heaps[q].push(head);
+        self.nonempty[q / 64] |= 1 << (q % 64);
         self.tail[q] = Some((head, self.seq));
+    }
+
+    /// Calls `f` on each queue in `range` that holds tasks, in increasing order.
+    pub(crate) fn nonempty_in(&self, range: std::ops::Range<usize>, mut f: impl FnMut(usize)) {
+        let (start, end) = (range.start, range.end);
+        let mut w = start / 64;
+        while w * 64 < end {
+            let mut bits = self.nonempty[w];
+            let lo = (w * 64).max(start) - w * 64;
+            let hi = (end - w * 64).min(64);
+            bits &= u64::MAX << lo;
+            if hi < 64 {
+                bits &= (1u64 << hi) - 1;
+            }
+            while bits != 0 {
+                f(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+            w += 1;
+        }
     }
 
     /// The first task of queue `q`.
@@ -131,6 +155,9 @@ impl Queues {
         r.next += 1;
         if r.next == r.tasks.len() {
             self.heaps[q].pop();
+            if self.heaps[q].is_empty() {
+                self.nonempty[q / 64] &= !(1 << (q % 64));
+            }
             self.free.push(h.run);
             if self.tail[q].is_some_and(|(t, _)| t.run == h.run) {
                 self.tail[q] = None;
