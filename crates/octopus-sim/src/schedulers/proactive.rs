@@ -59,7 +59,12 @@ impl Proactive {
         let wf = ctx.workflow();
         let an = ctx.analysis();
         let nb = wf.blocks.len();
-        let exp = |b: BlockId| ctx.homes(b).first().map_or(0.0, |&h| ctx.expected_cycles(b, h) as f64);
+        // The TBU time of one execution: its shards' expected cycles (one shard's, times the
+        // shards), so that a sharded block weighs what it occupies and `on_done`, which takes
+        // one shard's cycles off per shard, brings a request's forecast down to what is left.
+        let exp = |b: BlockId| {
+            ctx.homes(b).first().map_or(0.0, |&h| ctx.expected_cycles(b, h) as f64 * f64::from(ctx.shards(b)))
+        };
         let mut region_total = vec![0.0; nb];
         let mut alt_work = vec![0.0; wf.flows.len()];
         self.initial = 0.0;
