@@ -20,6 +20,18 @@ use super::octopus::{Core, Mode, preparing_for};
 use crate::Cycle;
 use crate::scheduler::{Ctx, TaskRef};
 
+/// What [`Dds::place`] decided for a ready task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Run it on this TBU after this many cycles of control messages.
+    Run(TbuId, Cycle),
+    /// Queue it: a TBU being configured for it, or a busy dedicated one, is expected to be free
+    /// sooner than any idle TBU could start it.
+    Wait,
+    /// Queue it: no idle TBU within reach may run it.
+    Full,
+}
+
 /// The DDS component.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dds {
@@ -71,14 +83,14 @@ impl Dds {
     }
 
     /// Chooses an idle TBU for a ready task whose data is at `src`, and the control latency to
-    /// reach it; `None`: queue it.
+    /// reach it, or says why the task should queue.
     pub(crate) fn place(
         &self,
         ctx: &mut Ctx<'_>,
         core: &mut Core,
         task: TaskRef,
         src: ClusterId,
-    ) -> Option<(TbuId, Cycle)> {
+    ) -> Placement {
         let block = ctx.task(task).block;
         let now = ctx.now();
         let origin = if self.on || core.mode == Mode::Local { src } else { core.centre };
@@ -130,7 +142,7 @@ impl Dds {
         if self.on {
             let best_score = best.map_or(Cycle::MAX, |(s, _, _)| s);
             if soonest_prepared.is_some_and(|w| w < best_score) {
-                return None;
+                return Placement::Wait;
             }
             if core.stable[block.index()] && best_score > 0 {
                 let r = core.radius(ctx);
@@ -167,12 +179,12 @@ impl Dds {
                     homes.iter().filter_map(|&h| waits(h)).min()
                 };
                 if wait.is_some_and(|w| w < best_score) {
-                    return None;
+                    return Placement::Wait;
                 }
             }
         }
-        let (_, tbu, cl) = best?;
+        let Some((_, tbu, cl)) = best else { return Placement::Full };
         let latency = core.latency(ctx, src, cl, true);
-        Some((tbu, latency))
+        Placement::Run(tbu, latency)
     }
 }

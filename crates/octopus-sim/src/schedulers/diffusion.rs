@@ -45,17 +45,10 @@ impl Diffusion {
     fn load(&mut self, ctx: &Ctx<'_>, core: &Core, c: ClusterId) -> u64 {
         let i = c.index();
         if self.stamp[i] != self.round {
-            let now = ctx.now();
-            self.busy[i] =
-                ctx.machine().clusters[c].tbus().map(|t| ctx.expected_free(t).saturating_sub(now)).sum();
+            self.busy[i] = Core::busy(ctx, c);
             self.stamp[i] = self.round;
         }
         core.queued_cycles[core.domain(c)] + self.busy[i]
-    }
-
-    /// Whether some TBU of cluster `c` may run `block` when idle (none is dedicated to another).
-    fn able(ctx: &Ctx<'_>, core: &Core, c: ClusterId, block: BlockId) -> bool {
-        ctx.machine().clusters[c].tbus().any(|t| core.dedicated[t.index()].is_none_or(|d| d == block))
     }
 
     /// Moves the queued tasks no TBU in reach may run to the nearest cluster with one that may.
@@ -71,17 +64,12 @@ impl Diffusion {
                 if core.peek(di, b).is_none() {
                     continue;
                 }
-                let mut reachable = false;
-                core.reach(ctx, ci, |c, _| {
-                    reachable = Self::able(ctx, core, c, block);
-                    !reachable
-                });
-                if reachable {
+                if core.able_near(ctx, ci, block) {
                     continue;
                 }
                 let mut target = None;
                 rings(ctx, ci, max, |c, _| {
-                    if Self::able(ctx, core, c, block) {
+                    if core.able(ctx, c, block) {
                         target = Some(c);
                     }
                     target.is_none()

@@ -13,9 +13,11 @@
 use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
 
 use super::adaptive::Adaptive;
-use super::dds::Dds;
+use super::dds::{Dds, Placement};
 use super::diffusion::Diffusion;
 use super::proactive::Proactive;
 pub(crate) use super::queues::Entry;
@@ -129,6 +131,8 @@ pub(crate) struct Core {
     /// Per request: its key when no forecast is kept (older requests first).
     pub dds_on: bool,
     pub period: Cycle,
+    /// The control plane's random draws (a second cluster to probe), from the run's seed.
+    pub rng: Pcg64Mcg,
 }
 
 impl Core {
@@ -158,6 +162,7 @@ impl Core {
             admit: Vec::new(),
             dds_on: features.dds,
             period: 1,
+            rng: Pcg64Mcg::new(0),
         }
     }
 
@@ -167,6 +172,7 @@ impl Core {
             self.mode = if m.dies.len() > 1 { Mode::Local } else { Mode::Die };
         }
         let nc = m.clusters.len();
+        self.rng = Pcg64Mcg::new(u128::from(ctx.seed()) << 64 | 0x0c70_9005_9e37_79b9);
         self.domain_of = match self.mode {
             Mode::Local => (0..nc as u32).collect(),
             Mode::Die => m.clusters.iter().map(|c| c.die.0).collect(),
@@ -336,6 +342,27 @@ impl Core {
     pub fn transfer_est(ctx: &Ctx<'_>, task: TaskRef, dst: ClusterId) -> Cycle {
         let m = ctx.machine();
         ctx.inputs(task).map(|(c, bytes)| ctx.cost().transfer_cycles(bytes, m.route_hops(c, dst))).sum()
+    }
+
+    /// The expected cycles the TBUs of cluster `c` have left of what they run.
+    pub fn busy(ctx: &Ctx<'_>, c: ClusterId) -> Cycle {
+        let now = ctx.now();
+        ctx.machine().clusters[c].tbus().map(|t| ctx.expected_free(t).saturating_sub(now)).sum()
+    }
+
+    /// Whether some TBU of cluster `c` may run `block` when idle (none is dedicated to another).
+    pub fn able(&self, ctx: &Ctx<'_>, c: ClusterId, block: BlockId) -> bool {
+        ctx.machine().clusters[c].tbus().any(|t| self.dedicated[t.index()].is_none_or(|d| d == block))
+    }
+
+    /// Whether some TBU within reach of cluster `c` may run `block` ([`Core::able`]).
+    pub fn able_near(&self, ctx: &Ctx<'_>, c: ClusterId, block: BlockId) -> bool {
+        let mut able = false;
+        self.reach(ctx, c, |cl, _| {
+            able = self.able(ctx, cl, block);
+            !able
+        });
+        able
     }
 
     /// Where a ready task's data is: the cluster of its largest input, else `fallback`.
@@ -666,12 +693,22 @@ impl Scheduler for Octopus {
         }
         let key = self.key(ctx, v.request);
         match self.dds.place(ctx, &mut self.core, task, src) {
-            Some((tbu, latency)) => self.start(ctx, task, tbu, latency),
-            None => {
-                let d = self.core.domain(src);
-                self.core.push(ctx, d, key, task);
+            Placement::Run(tbu, latency) => return self.start(ctx, task, tbu, latency),
+            Placement::Full if self.core.mode == Mode::Local => {
+                // Nothing free within reach: before queueing here, the CBU probes one other
+                // cluster drawn at random from the whole machine (the power of two choices,
+                // Mitzenmacher 2001) and sends the task to a TBU free near it, paying the probe's
+                // round trip. Diffusion alone spreads a burst only a hop per period.
+                let other = ClusterId(self.core.rng.random_range(0..ctx.cluster_count() as u32));
+                let probe = 2 * ctx.cost().control_message_cycles(ctx.hops(src, other));
+                if let Placement::Run(tbu, latency) = self.dds.place(ctx, &mut self.core, task, other) {
+                    return self.start(ctx, task, tbu, probe + latency);
+                }
             }
+            Placement::Wait | Placement::Full => {}
         }
+        let d = self.core.domain(src);
+        self.core.push(ctx, d, key, task);
     }
 
     fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
