@@ -110,12 +110,16 @@ impl Dds {
                 // Per cluster, not per TBU: the control latency and the inputs' transfer to it.
                 let (mut latency, mut transfer) = (None, None);
                 for t in ctx.machine().clusters[cl].tbus() {
-                    if self.on
-                        && c.held[t.index()].is_none()
-                        && let Some(until) = preparing_for(ctx, t, block)
-                    {
-                        let w = until - now;
-                        soonest_prepared = Some(soonest_prepared.map_or(w, |s: Cycle| s.min(w)));
+                    // A busy TBU is not eligible; one reconfiguring ahead of time may be preparing.
+                    if !ctx.is_idle(t) {
+                        if self.on
+                            && c.held[t.index()].is_none()
+                            && let Some(until) = preparing_for(ctx, t, block)
+                        {
+                            let w = until - now;
+                            soonest_prepared = Some(soonest_prepared.map_or(w, |s: Cycle| s.min(w)));
+                        }
+                        continue;
                     }
                     if !c.eligible(ctx, t, block) {
                         continue;
