@@ -115,7 +115,9 @@ pub(crate) struct TbuState {
     pub task: u32,
     /// When the current assignment began.
     pub since: Cycle,
-    /// When it will be free (when `Reconfiguring`).
+    /// When it will be free (when `Reconfiguring`), or is expected to be, as schedulers see it
+    /// (when `Running`: the assignment plus its block's expected cycles on this TBU's kind).
+    /// Kept here so [`State::expected_free`] reads one TBU, not its task.
     pub until: Cycle,
     pub config: Option<BlockId>,
     pub reserved: Option<BlockId>,
@@ -457,15 +459,11 @@ impl State {
         &self.frames[t.frame as usize].slots[base..base + n]
     }
 
-    pub(crate) fn expected_free(&self, env: &Env<'_>, tbu: TbuId) -> Cycle {
+    pub(crate) fn expected_free(&self, tbu: TbuId) -> Cycle {
         let t = &self.tbus[tbu.index()];
-        let kind = env.machine.tbus[tbu].kind;
         let current = match t.status {
             TbuStatus::Idle => self.now,
-            TbuStatus::Running => {
-                let block = self.tasks[t.task as usize].block;
-                (t.since + env.expected_on(block, kind)).max(self.now)
-            }
+            TbuStatus::Running => t.until.max(self.now),
             TbuStatus::Reconfiguring => t.until,
         };
         current + self.queues[self.queue_index(QueueId::Tbu(tbu))].expected
@@ -557,6 +555,7 @@ impl State {
         t.status = TbuStatus::Running;
         t.task = i;
         t.since = now;
+        t.until = now + env.expected_on(block, kind);
         self.n_idle -= 1;
         self.not_running[cluster.index()] -= 1;
         let task = &mut self.tasks[i as usize];

@@ -358,7 +358,7 @@ impl<'a> Ctx<'a> {
     /// idle, else the expected end of what it runs (start plus expected cycles, at least now) plus
     /// the expected cycles of every task in its queue ([`QueueId::Tbu`]).
     pub fn expected_free(&self, tbu: TbuId) -> Cycle {
-        self.st.expected_free(self.env, tbu)
+        self.st.expected_free(tbu)
     }
 
     /// A ready task.
