@@ -53,3 +53,39 @@ impl<T> EventQueue<T> {
         self.heap.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::EventQueue;
+
+    proptest! {
+        /// Interleaved pushes and pops come out as a stable sort by time would give them: earliest
+        /// first, in push order among equal times; slots are reused without mixing payloads.
+        #[test]
+        fn pops_in_time_then_push_order(ops in proptest::collection::vec((any::<bool>(), 0u64..8), 1..200)) {
+            let mut q = EventQueue::new();
+            let mut model: Vec<(u64, u64, u32)> = Vec::new();
+            let (mut now, mut seq, mut id) = (0u64, 0u64, 0u32);
+            for (pop, dt) in ops {
+                if pop {
+                    model.sort();
+                    let want = (!model.is_empty()).then(|| model.remove(0));
+                    let got = q.pop();
+                    prop_assert_eq!(got, want.map(|(t, _, v)| (t, v)));
+                    if let Some((t, _)) = got {
+                        now = t;
+                    }
+                } else {
+                    // Events are never scheduled in the past.
+                    seq += 1;
+                    id += 1;
+                    q.push(now + dt, id);
+                    model.push((now + dt, seq, id));
+                }
+                prop_assert_eq!(q.is_empty(), model.is_empty());
+            }
+        }
+    }
+}

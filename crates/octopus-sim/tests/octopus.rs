@@ -180,13 +180,64 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
         .map(|e| e.cluster.0)
         .collect();
     // A cluster dispatches at most one hop away; copies that ran two or more hops from the map's
-    // cluster got there by diffusion.
+    // cluster got there by diffusion or by the second-choice probe (next test).
     let far = clusters.iter().filter(|&&c| s.machine.hops(hot, octopus_hw::ClusterId(c)) >= 2).count();
     assert!(far > 0, "diffusion spread the copies beyond the neighbours: {clusters:?} from {hot:?}");
     // And it pays: spreading beats keeping the copies at the hot cluster and its neighbours.
     let r = out.result;
     assert_eq!(r.requests, 4);
     assert!(r.noc_byte_hops > 0, "moved copies fetch their inputs over the NoC");
+}
+
+/// A wide map of unsharded copies of a dynamic block (no dedicated TBUs to wait for): they all
+/// become ready where the map's data is.
+const WIDE_UNSHARDED: &str = r#"
+workflow wide_unsharded
+arrivals batch(requests = 2)
+task prep = elementwise(elems = 1K)
+task body = delay(time = exponential(mean = 1ms))
+map many(width = 40, max = 64) join all
+flow prep -> many
+flow many -> body [bytes = 1 KiB]
+flow body -> all [bytes = 1 KiB]
+"#;
+
+/// With diffusion held off (a tick period longer than the run), copies of a wide map that find
+/// nothing free near the map's cluster still start two or more hops away: the CBU probed a second
+/// cluster at random and sent them there, at once. (Unsharded, so no copy starts at a home of its
+/// own, and a decision point reaches one hop.)
+#[test]
+fn a_full_neighbourhood_probes_a_second_cluster() {
+    use octopus_sim::schedulers::{Features, Mode, Octopus, OctopusParams};
+    let s = Setup::new(WIDE_UNSHARDED, two_dies());
+    let map = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "many").unwrap().0;
+    let body = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "body").unwrap().0;
+    let hot = s.plan.control(map).unwrap().cluster;
+    let never = 1 << 50;
+    let run = |seed| {
+        let params = OctopusParams { period: Some(never), ..OctopusParams::default() };
+        let features = Features { dds: true, adaptive: true, proactive: true, mode: Mode::Auto };
+        let sched = Box::new(Octopus::new("octopus", features, params));
+        let cost = octopus_hw::CostModel::new(&s.machine);
+        octopus_sim::simulate_with_scheduler(
+            &s.inputs(&cost),
+            &traced("octopus", None, seed),
+            sched,
+            &mut |_, _| {},
+        )
+        .expect("runs")
+    };
+    let out = run(1);
+    let far: Vec<_> = out
+        .trace
+        .iter()
+        .filter(|e| e.kind == TraceKind::Exec && e.block == Some(body))
+        .filter(|e| s.machine.hops(hot, e.cluster) >= 2 && e.start < never)
+        .collect();
+    assert!(!far.is_empty(), "some copies were sent beyond the map cluster's reach before any tick");
+    // The probe draws from the run's seed: the same seed, the same run.
+    let again = run(1);
+    assert_eq!(serde_json::to_string(&out.result).unwrap(), serde_json::to_string(&again.result).unwrap());
 }
 
 #[test]

@@ -166,3 +166,68 @@ impl Queues {
         Some(h.entry(task))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    use proptest::prelude::*;
+
+    use super::Queues;
+    use crate::scheduler::TaskRef;
+
+    fn task(i: u32) -> TaskRef {
+        TaskRef { index: i, generation: 0 }
+    }
+
+    proptest! {
+        /// Runs hand tasks out in exactly the order of one heap entry per task (key, then older
+        /// request, then queued earlier), across interleaved pushes and pops on several queues,
+        /// and the non-empty bits say which queues hold tasks.
+        #[test]
+        fn runs_keep_the_order_of_one_entry_per_task(
+            ops in proptest::collection::vec((0usize..3, any::<bool>(), 0u64..3, 0u32..3), 1..300)
+        ) {
+            let n = 3;
+            let mut q = Queues::new(n);
+            let mut model: Vec<BinaryHeap<(u64, Reverse<u32>, Reverse<u64>, u32)>> =
+                (0..n).map(|_| BinaryHeap::new()).collect();
+            let (mut seq, mut id) = (0u64, 0u32);
+            for (which, pop, key, req) in ops {
+                if pop {
+                    let want = model[which].pop().map(|(k, Reverse(r), _, t)| (k, r, t));
+                    let got = q.pop(which).map(|e| (e.key, e.req, e.task.index));
+                    prop_assert_eq!(got, want);
+                } else {
+                    seq += 1;
+                    id += 1;
+                    q.push(which, key, req, task(id));
+                    model[which].push((key, Reverse(req), Reverse(seq), id));
+                }
+                let mut nonempty = Vec::new();
+                q.nonempty_in(0..n, |i| nonempty.push(i));
+                let want: Vec<usize> = (0..n).filter(|&i| !model[i].is_empty()).collect();
+                prop_assert_eq!(nonempty, want);
+                for (i, m) in model.iter().enumerate() {
+                    prop_assert_eq!(q.peek(i).map(|e| e.task.index), m.peek().map(|x| x.3));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_empty_bits_span_words() {
+        let mut q = Queues::new(200);
+        for i in [0, 63, 64, 65, 127, 128, 199] {
+            q.push(i, 1, 0, task(i as u32));
+        }
+        let mut seen = Vec::new();
+        q.nonempty_in(60..130, |i| seen.push(i));
+        assert_eq!(seen, [63, 64, 65, 127, 128]);
+        q.pop(64);
+        seen.clear();
+        q.nonempty_in(0..200, |i| seen.push(i));
+        assert_eq!(seen, [0, 63, 65, 127, 128, 199]);
+    }
+}
