@@ -177,6 +177,9 @@ mod tests {
     use super::Queues;
     use crate::scheduler::TaskRef;
 
+    /// The reference: one heap entry per task, `(key, older request, queued earlier, task)`.
+    type Model = BinaryHeap<(u64, Reverse<u32>, Reverse<u64>, u32)>;
+
     fn task(i: u32) -> TaskRef {
         TaskRef { index: i, generation: 0 }
     }
@@ -191,8 +194,7 @@ mod tests {
         ) {
             let n = 3;
             let mut q = Queues::new(n);
-            let mut model: Vec<BinaryHeap<(u64, Reverse<u32>, Reverse<u64>, u32)>> =
-                (0..n).map(|_| BinaryHeap::new()).collect();
+            let mut model: Vec<Model> = (0..n).map(|_| BinaryHeap::new()).collect();
             let (mut seq, mut id) = (0u64, 0u32);
             for (which, pop, key, req) in ops {
                 if pop {
