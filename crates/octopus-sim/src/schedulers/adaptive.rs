@@ -18,7 +18,8 @@ use octopus_hw::TbuId;
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
-use super::octopus::{Core, OctopusParams};
+use super::core::Core;
+use super::octopus::OctopusParams;
 use crate::Cycle;
 use crate::scheduler::{Ctx, TaskDone};
 

@@ -16,7 +16,8 @@
 use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 
-use super::octopus::{Core, Mode, preparing_for};
+use super::core::{Core, preparing_for};
+use super::octopus::Mode;
 use crate::Cycle;
 use crate::scheduler::{Ctx, TaskRef};
 

@@ -17,8 +17,8 @@ use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
+use super::core::{Core, Entry, rings};
 use super::dds::Dds;
-use super::octopus::{Core, Entry, rings};
 use crate::Cycle;
 use crate::scheduler::Ctx;
 

@@ -3,6 +3,7 @@
 //! Each scheduler's rule, parameters and defaults are documented in `docs/schedulers.md`.
 
 mod adaptive;
+mod core;
 mod dds;
 mod diffusion;
 mod greedy;

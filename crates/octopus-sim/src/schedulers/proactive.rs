@@ -22,7 +22,7 @@ use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::{BlockId, BlockKind, Control, FlowId};
 
-use super::octopus::{Core, preparing_for};
+use super::core::{Core, preparing_for};
 use crate::RequestId;
 use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
 
