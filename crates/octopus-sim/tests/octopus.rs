@@ -169,10 +169,10 @@ flow body -> all [bytes = 1 KiB]
 #[test]
 fn diffusion_moves_load_off_an_overloaded_cluster() {
     let s = Setup::new(WIDE, two_dies());
-    let map = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "many").unwrap().0;
+    let map = s.block("many");
     let hot = s.plan.control(map).unwrap().cluster;
     let out = s.run(&traced("octopus", None, 1));
-    let body = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "body").unwrap().0;
+    let body = s.block("body");
     let clusters: BTreeSet<u32> = out
         .trace
         .iter()
@@ -210,22 +210,15 @@ flow body -> all [bytes = 1 KiB]
 fn a_full_neighbourhood_probes_a_second_cluster() {
     use octopus_sim::schedulers::{Features, Mode, Octopus, OctopusParams};
     let s = Setup::new(WIDE_UNSHARDED, two_dies());
-    let map = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "many").unwrap().0;
-    let body = s.module.workflow.blocks.iter_enumerated().find(|(_, b)| b.name == "body").unwrap().0;
+    let map = s.block("many");
+    let body = s.block("body");
     let hot = s.plan.control(map).unwrap().cluster;
     let never = 1 << 50;
     let run = |seed| {
         let params = OctopusParams { period: Some(never), ..OctopusParams::default() };
         let features = Features { dds: true, adaptive: true, proactive: true, mode: Mode::Auto };
         let sched = Box::new(Octopus::new("octopus", features, params));
-        let cost = octopus_hw::CostModel::new(&s.machine);
-        octopus_sim::simulate_with_scheduler(
-            &s.inputs(&cost),
-            &traced("octopus", None, seed),
-            sched,
-            &mut |_, _| {},
-        )
-        .expect("runs")
+        s.run_with(&traced("octopus", None, seed), sched).expect("runs")
     };
     let out = run(1);
     let far: Vec<_> = out

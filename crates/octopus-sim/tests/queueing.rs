@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use common::{Setup, config, machine};
 use octopus_hw::{CostModel, TbuId};
+use octopus_sim::SimConfig;
 use octopus_sim::scheduler::{Ctx, Scheduler, TaskDone, TaskRef};
 use octopus_sim::schedulers::Greedy;
-use octopus_sim::{SimConfig, simulate_with_scheduler};
 
 /// Erlang's C formula: the probability an arrival waits, for offered load `a = lambda / mu` on `c` servers.
 fn erlang_c(c: u32, a: f64) -> f64 {
@@ -59,16 +59,9 @@ fn mmc_reproduces_erlang_c_waiting_time() {
          task serve = delay(time = exponential(mean = 1ms))\n"
     );
     let s = Setup::new(&src, machine(1, 1, c));
-    let cost = CostModel::new(&s.machine);
     let waits = Arc::new(Mutex::new(Vec::new()));
     let sched = Recording { inner: Greedy::default(), waits: waits.clone() };
-    let out = simulate_with_scheduler(
-        &s.inputs(&cost),
-        &config("greedy", None, seed),
-        Box::new(sched),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let out = s.run_with(&config("greedy", None, seed), Box::new(sched)).unwrap();
     let waits = waits.lock().unwrap();
     assert_eq!(waits.len() as u64, requests);
     // 2.5 million requests: the standard error of the mean wait is about 0.8% at this load (measured

@@ -66,15 +66,10 @@ impl octopus_sim::Scheduler for Hoarder {
 #[test]
 fn a_scheduler_that_never_runs_work_is_reported_stalled_not_a_hang() {
     let s = Setup::new(AGENT, machine(2, 2, 4));
-    let cost = octopus_hw::CostModel::new(&s.machine);
     for ticks in [false, true] {
-        let e = octopus_sim::simulate_with_scheduler(
-            &s.inputs(&cost),
-            &config("hoarder", Some(3), 1),
-            Box::new(Hoarder { ticks }),
-            &mut |_, _| {},
-        )
-        .expect_err("the run cannot finish");
+        let e = s
+            .run_with(&config("hoarder", Some(3), 1), Box::new(Hoarder { ticks }))
+            .expect_err("the run cannot finish");
         assert!(
             matches!(e, octopus_sim::SimError::Stalled { completed: 0, requests: 3, queued, .. } if queued > 0),
             "ticks {ticks}: {e:?}"

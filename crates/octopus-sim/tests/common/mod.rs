@@ -3,8 +3,9 @@
 
 use octopus_compiler::Plan;
 use octopus_hw::{CostModel, Machine};
+use octopus_owg::ir::BlockId;
 use octopus_owg::{Module, NoFiles};
-use octopus_sim::{Inputs, SimConfig, SimOutput};
+use octopus_sim::{Inputs, Scheduler, SimConfig, SimError, SimOutput};
 
 /// A validated module from inline `.owg` text (panics with the diagnostics when invalid).
 pub fn module(src: &str) -> Module {
@@ -45,6 +46,26 @@ impl Setup {
         let cost = CostModel::new(&self.machine);
         let inputs = self.inputs(&cost);
         octopus_sim::simulate(&inputs, config).unwrap_or_else(|e| panic!("simulate: {e}"))
+    }
+
+    /// Runs a scheduler instance (one with non-default parameters, or a test's own).
+    pub fn run_with<'a>(
+        &'a self,
+        config: &SimConfig,
+        scheduler: Box<dyn Scheduler + 'a>,
+    ) -> Result<SimOutput, SimError> {
+        let cost = CostModel::new(&self.machine);
+        octopus_sim::simulate_with_scheduler(&self.inputs(&cost), config, scheduler, &mut |_, _| {})
+    }
+
+    /// A block of the workflow by name.
+    pub fn block(&self, name: &str) -> BlockId {
+        let blocks = &self.module.workflow.blocks;
+        blocks
+            .iter_enumerated()
+            .find(|(_, b)| b.name == name)
+            .unwrap_or_else(|| panic!("no block `{name}`"))
+            .0
     }
 
     pub fn inputs<'a>(&'a self, cost: &'a CostModel<'a>) -> Inputs<'a> {
