@@ -229,22 +229,26 @@ impl Machine {
     }
 
     /// The cluster at mesh position `(x, y)`, if inside the mesh.
+    #[inline]
     pub fn cluster_at(&self, x: u32, y: u32) -> Option<ClusterId> {
         (x < self.width && y < self.height).then(|| ClusterId(y * self.width + x))
     }
 
     /// The cluster of a TBU.
+    #[inline]
     pub fn cluster_of(&self, tbu: TbuId) -> ClusterId {
         self.tbus[tbu].cluster
     }
 
     /// Mesh hops between two clusters (Manhattan distance: XY routing is minimal).
+    #[inline]
     pub fn hops(&self, a: ClusterId, b: ClusterId) -> u32 {
         let (a, b) = (&self.clusters[a], &self.clusters[b]);
         a.x.abs_diff(b.x) + a.y.abs_diff(b.y)
     }
 
     /// Hops between two clusters split into on-die and inter-die hops.
+    #[inline]
     pub fn route_hops(&self, a: ClusterId, b: ClusterId) -> Hops {
         let (a, b) = (&self.clusters[a], &self.clusters[b]);
         let (cx, cy) = (self.spec.die.clusters_x, self.spec.die.clusters_y);
@@ -253,8 +257,23 @@ impl Machine {
     }
 
     /// The links of the dimension-ordered (XY) route from `a` to `b`: along x first, then y.
+    #[inline]
     pub fn route(&self, a: ClusterId, b: ClusterId) -> Route<'_> {
-        Route { machine: self, at: a, to: b }
+        let (ca, cb) = (&self.clusters[a], &self.clusters[b]);
+        // Cluster IDs are row-major (`y * width + x`), so a step is an addition, not a lookup.
+        let (x_dir, x_step) = if cb.x >= ca.x { (0, 1) } else { (1, -1) };
+        let (y_dir, y_step) =
+            if cb.y >= ca.y { (2, i64::from(self.width)) } else { (3, -i64::from(self.width)) };
+        Route {
+            out_links: self.out_links.as_slice(),
+            at: i64::from(a.0),
+            x_left: ca.x.abs_diff(cb.x),
+            y_left: ca.y.abs_diff(cb.y),
+            x_dir,
+            x_step,
+            y_dir,
+            y_step,
+        }
     }
 
     /// The neighbouring clusters of `c` in the mesh (2 to 4 of them) with the link to each.
@@ -366,35 +385,49 @@ impl Machine {
     }
 }
 
-/// The links of an XY route; see [`Machine::route`].
+/// The links of an XY route; see [`Machine::route`]. It knows its length
+/// ([`ExactSizeIterator`]).
 #[derive(Clone, Debug)]
 pub struct Route<'m> {
-    machine: &'m Machine,
-    at: ClusterId,
-    to: ClusterId,
+    out_links: &'m [[Option<LinkId>; 4]],
+    /// The cluster the next link leaves from.
+    at: i64,
+    /// Hops left along x, then along y.
+    x_left: u32,
+    y_left: u32,
+    /// The direction (index into a cluster's out links) and cluster-ID step along each axis.
+    x_dir: usize,
+    x_step: i64,
+    y_dir: usize,
+    y_step: i64,
 }
 
 impl Iterator for Route<'_> {
     type Item = LinkId;
 
+    #[inline]
     fn next(&mut self) -> Option<LinkId> {
-        let (a, b) = (&self.machine.clusters[self.at], &self.machine.clusters[self.to]);
-        let dir = if a.x < b.x {
-            0
-        } else if a.x > b.x {
-            1
-        } else if a.y < b.y {
-            2
-        } else if a.y > b.y {
-            3
+        let (dir, step) = if self.x_left > 0 {
+            self.x_left -= 1;
+            (self.x_dir, self.x_step)
+        } else if self.y_left > 0 {
+            self.y_left -= 1;
+            (self.y_dir, self.y_step)
         } else {
             return None;
         };
-        let link = self.machine.out_links[self.at][dir].expect("a route stays inside the mesh");
-        self.at = self.machine.links[link].to;
+        let link = self.out_links[self.at as usize][dir].expect("a route stays inside the mesh");
+        self.at += step;
         Some(link)
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = (self.x_left + self.y_left) as usize;
+        (n, Some(n))
+    }
 }
+
+impl ExactSizeIterator for Route<'_> {}
 
 /// Per-kind totals in a [`Summary`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

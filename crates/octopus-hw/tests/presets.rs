@@ -41,6 +41,35 @@ fn xy_routes_are_minimal_and_cross_dies_on_inter_die_links() {
     assert_eq!(m.diameter(), 22);
 }
 
+/// Every route of a multi-die mesh, in all four directions: a chain of links from `a` to `b`, as
+/// long as the Manhattan distance (and as [`ExactSizeIterator::len`] says), x moves first.
+#[test]
+fn every_route_is_a_minimal_x_then_y_chain() {
+    let m = Machine::preset("package").unwrap();
+    for a in m.clusters.indices() {
+        for b in m.clusters.indices() {
+            let route = m.route(a, b);
+            let len = route.len();
+            let links: Vec<_> = route.collect();
+            assert_eq!((links.len(), len), (m.hops(a, b) as usize, len), "{a:?} -> {b:?}");
+            let mut at = a;
+            let mut moved_y = false;
+            for &l in &links {
+                let link = &m.links[l];
+                assert_eq!(link.from, at);
+                let (from, to) = (&m.clusters[link.from], &m.clusters[link.to]);
+                if from.y != to.y {
+                    moved_y = true;
+                } else {
+                    assert!(!moved_y, "an x move after a y move on {a:?} -> {b:?}");
+                }
+                at = link.to;
+            }
+            assert_eq!(at, b);
+        }
+    }
+}
+
 #[test]
 fn fingerprints_are_stable_and_distinguish_machines() {
     let chip = Machine::preset("chip").unwrap();

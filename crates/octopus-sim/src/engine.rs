@@ -481,16 +481,21 @@ impl State {
         }
         let mut head = t;
         let mut tail = t;
-        let mut hops = 0u64;
-        for l in env.machine.route(a, b) {
+        let route = env.machine.route(a, b);
+        let hops = route.len() as u64;
+        // Links come in two or three bandwidths (on-die, inter-die): divide only when it changes.
+        let (mut bw, mut ser) = (0, 0);
+        for l in route {
             let l = l.index();
-            let ser = bytes.div_ceil(env.link_bw[l]);
+            if env.link_bw[l] != bw {
+                bw = env.link_bw[l];
+                ser = bytes.div_ceil(bw);
+            }
             let start = head.max(self.link_free[l]);
             let tail_out = (start + ser).max(tail);
             self.link_free[l] = tail_out;
             head = start + env.link_lat[l];
             tail = tail_out + env.link_lat[l];
-            hops += 1;
         }
         self.acc.byte_hops += u128::from(bytes) * u128::from(hops);
         if env.trace {
