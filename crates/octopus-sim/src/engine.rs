@@ -13,6 +13,7 @@ use octopus_owg::ir::{Arrivals, BlockId, Control, FlowId, Workflow};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
+use crate::bits::Bits;
 use crate::metrics::Accum;
 use crate::program::{Op, Program};
 use crate::queue::EventQueue;
@@ -240,6 +241,8 @@ pub(crate) struct State {
     pub n_idle: u32,
     /// Per cluster: TBUs not running a task (idle or reconfiguring ahead of time).
     pub not_running: Vec<u32>,
+    /// The same TBUs, one bit each, so a search for an idle TBU skips the running ones 64 at a time.
+    pub not_running_set: Bits,
     pub tasks: Vec<Task>,
     free_tasks: Vec<u32>,
     gangs: Vec<Gang>,
@@ -292,6 +295,11 @@ impl State {
             events: EventQueue::new(),
             n_idle: tbus.len() as u32,
             not_running: m.clusters.iter().map(|c| c.tbus().count() as u32).collect(),
+            not_running_set: {
+                let mut set = Bits::new(tbus.len());
+                (0..tbus.len()).for_each(|t| set.set(t));
+                set
+            },
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
@@ -563,6 +571,7 @@ impl State {
         t.until = now + env.expected_on(block, kind);
         self.n_idle -= 1;
         self.not_running[cluster.index()] -= 1;
+        self.not_running_set.clear(ti);
         let task = &mut self.tasks[i as usize];
         task.tbu = tbu.0;
         task.assigned_at = now;
@@ -960,6 +969,7 @@ impl<'a> Engine<'a> {
         let src = self.env.machine.tbus[TbuId(tbu)].cluster;
         self.st.n_idle += 1;
         self.st.not_running[src.index()] += 1;
+        self.st.not_running_set.set(tbu as usize);
         self.st.acc.shards += 1;
         // The execution is complete when its last shard ends, wherever it ran.
         let complete = gang == NONE || self.st.end_shard(gang);

@@ -15,6 +15,7 @@
 //!
 //! The model, the schedulers and the metrics are documented in `docs/schedulers.md`.
 
+mod bits;
 mod engine;
 mod metrics;
 mod program;

@@ -343,6 +343,22 @@ impl<'a> Ctx<'a> {
         self.st.not_running[cluster.index()] == 0
     }
 
+    /// Calls `f` on each TBU of cluster `c` that is not running a task (idle, or reconfiguring
+    /// ahead of time), in TBU order, until it returns `false`; whether it saw them all. The same
+    /// TBUs as filtering the cluster's TBUs by activity, without looking at the running ones.
+    pub fn each_not_running(&self, c: ClusterId, mut f: impl FnMut(TbuId) -> bool) -> bool {
+        let cl = &self.env.machine.clusters[c];
+        let first = cl.first_tbu.index();
+        let mut seen = 0;
+        let all = self.st.not_running_set.each_in(first..first + cl.tbu_count as usize, |t| {
+            debug_assert!(self.st.tbus[t].status != TbuStatus::Running, "TBU {t} is running");
+            seen += 1;
+            f(TbuId(t as u32))
+        });
+        debug_assert!(!all || seen == self.st.not_running[c.index()], "cluster {}'s set is stale", c.0);
+        all
+    }
+
     /// Expected cycles of one execution of a task block on a TBU, from the cost model (the mean
     /// over the block's parameter distributions; see `CostModel::expected_task_cycles`).
     pub fn expected_cycles(&self, block: BlockId, tbu: TbuId) -> Cycle {

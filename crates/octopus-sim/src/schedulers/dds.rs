@@ -110,8 +110,9 @@ impl Dds {
                 }
                 // Per cluster, not per TBU: the control latency and the inputs' transfer to it.
                 let (mut latency, mut transfer) = (None, None);
-                for t in ctx.machine().clusters[cl].tbus() {
-                    // A busy TBU is not eligible; one reconfiguring ahead of time may be preparing.
+                // A running TBU is neither eligible nor preparing: only the others are looked at.
+                ctx.each_not_running(cl, |t| {
+                    // One reconfiguring ahead of time may be preparing for this block.
                     if !ctx.is_idle(t) {
                         if self.on
                             && c.held[t.index()].is_none()
@@ -120,10 +121,10 @@ impl Dds {
                             let w = until - now;
                             soonest_prepared = Some(soonest_prepared.map_or(w, |s: Cycle| s.min(w)));
                         }
-                        continue;
+                        return true;
                     }
                     if !c.eligible(ctx, t, block) {
-                        continue;
+                        return true;
                     }
                     let lat = *latency.get_or_insert_with(|| c.latency_of(ctx, src, cl).0);
                     let score = if self.on {
@@ -137,11 +138,9 @@ impl Dds {
                         best = Some((score, t, cl));
                     }
                     first_ring.get_or_insert(r);
-                    if !self.on {
-                        return false;
-                    }
-                }
-                true
+                    // Without DDS the first eligible TBU is the choice.
+                    self.on
+                })
             });
         }
         if self.on {

@@ -101,13 +101,16 @@ impl Diffusion {
             if idle.is_some_and(|(ring, ..)| r > ring) {
                 return false;
             }
-            for t in ctx.machine().clusters[cl].tbus().filter(|&t| c.eligible(ctx, t, block)) {
-                let cand = (r, ctx.configured(t) != Some(block), t, cl);
-                // TBUs are unique, so the cluster never decides.
-                if idle.is_none_or(|i| cand < i) {
-                    idle = Some(cand);
+            ctx.each_not_running(cl, |t| {
+                if c.eligible(ctx, t, block) {
+                    let cand = (r, ctx.configured(t) != Some(block), t, cl);
+                    // TBUs are unique, so the cluster never decides.
+                    if idle.is_none_or(|i| cand < i) {
+                        idle = Some(cand);
+                    }
                 }
-            }
+                true
+            });
             true
         });
         match idle {

@@ -218,17 +218,18 @@ impl Proactive {
                 if !c.reachable(at, cl) || ctx.all_running(cl) {
                     return true;
                 }
-                for t in ctx.machine().clusters[cl].tbus() {
+                // A running TBU is neither preparing nor idle: only the others are looked at.
+                ctx.each_not_running(cl, |t| {
                     let i = t.index();
                     if c.held[i].is_some() {
-                        continue;
+                        return true;
                     }
                     if preparing_for(ctx, t, block).is_some() {
                         ready += 1;
-                        continue;
+                        return true;
                     }
                     if !ctx.is_idle(t) {
-                        continue;
+                        return true;
                     }
                     let v = ctx.tbu(t);
                     if v.configured == Some(block) && c.eligible(ctx, t, block) {
@@ -239,11 +240,8 @@ impl Proactive {
                     {
                         picks.push(t);
                     }
-                    if ready + picks.len() as u64 >= m {
-                        return false;
-                    }
-                }
-                true
+                    ready + (picks.len() as u64) < m
+                })
             });
         }
         let want = m.saturating_sub(ready) as usize;

@@ -10,6 +10,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use crate::bits::Bits;
 use crate::scheduler::TaskRef;
 
 /// A queued task as the queues hand it out. Entries of different queues compare in queue order
@@ -73,7 +74,7 @@ struct Run {
 pub(crate) struct Queues {
     heaps: Vec<BinaryHeap<Head>>,
     /// One bit per queue, set while it holds tasks, so a search skips the empty ones by the word.
-    nonempty: Vec<u64>,
+    nonempty: Bits,
     /// Per queue: its last pushed run, while still queued, with the sequence number after which
     /// it was pushed (it may grow only while no other push came after it).
     tail: Vec<Option<(Head, u64)>>,
@@ -87,7 +88,7 @@ impl Queues {
         Queues {
             heaps: (0..queues).map(|_| BinaryHeap::new()).collect(),
             tail: vec![None; queues],
-            nonempty: vec![0; queues.div_ceil(64)],
+            nonempty: Bits::new(queues),
             ..Queues::default()
         }
     }
@@ -116,28 +117,16 @@ impl Queues {
         r.tasks.push(task);
         let head = Head { key, req, seq: self.seq, run };
         self.heaps[q].push(head);
-        self.nonempty[q / 64] |= 1 << (q % 64);
+        self.nonempty.set(q);
         self.tail[q] = Some((head, self.seq));
     }
 
     /// Calls `f` on each queue in `range` that holds tasks, in increasing order.
     pub(crate) fn nonempty_in(&self, range: std::ops::Range<usize>, mut f: impl FnMut(usize)) {
-        let (start, end) = (range.start, range.end);
-        let mut w = start / 64;
-        while w * 64 < end {
-            let mut bits = self.nonempty[w];
-            let lo = (w * 64).max(start) - w * 64;
-            let hi = (end - w * 64).min(64);
-            bits &= u64::MAX << lo;
-            if hi < 64 {
-                bits &= (1u64 << hi) - 1;
-            }
-            while bits != 0 {
-                f(w * 64 + bits.trailing_zeros() as usize);
-                bits &= bits - 1;
-            }
-            w += 1;
-        }
+        self.nonempty.each_in(range, |q| {
+            f(q);
+            true
+        });
     }
 
     /// The first task of queue `q`.
@@ -156,7 +145,7 @@ impl Queues {
         if r.next == r.tasks.len() {
             self.heaps[q].pop();
             if self.heaps[q].is_empty() {
-                self.nonempty[q / 64] &= !(1 << (q % 64));
+                self.nonempty.clear(q);
             }
             self.free.push(h.run);
             if self.tail[q].is_some_and(|(t, _)| t.run == h.run) {
