@@ -32,13 +32,29 @@ impl Bits {
         self.words[i / 64] >> (i % 64) & 1 == 1
     }
 
+    /// The word of indices `64 w .. 64 w + 64`.
+    pub(crate) fn word(&self, w: usize) -> u64 {
+        self.words[w]
+    }
+
     /// Calls `f` on each set index in `range`, in increasing order, until it returns `false`;
     /// whether it went through them all.
-    pub(crate) fn each_in(&self, range: Range<usize>, mut f: impl FnMut(usize) -> bool) -> bool {
+    pub(crate) fn each_in(&self, range: Range<usize>, f: impl FnMut(usize) -> bool) -> bool {
+        self.each_in_masked(range, |_| u64::MAX, f)
+    }
+
+    /// [`Bits::each_in`] over the indices also set in `mask(w)`, the mask of word `w` (another
+    /// set's [`Bits::word`], say).
+    pub(crate) fn each_in_masked(
+        &self,
+        range: Range<usize>,
+        mask: impl Fn(usize) -> u64,
+        mut f: impl FnMut(usize) -> bool,
+    ) -> bool {
         let (start, end) = (range.start, range.end);
         let mut w = start / 64;
         while w * 64 < end {
-            let mut bits = self.words[w];
+            let mut bits = self.words[w] & mask(w);
             let lo = (w * 64).max(start) - w * 64;
             let hi = (end - w * 64).min(64);
             bits &= u64::MAX << lo;
@@ -96,6 +112,14 @@ mod tests {
             });
             prop_assert_eq!(all, want.len() <= stop);
             prop_assert_eq!(&seen[..], &want[..want.len().min(stop + 1)]);
+            // Masked by the even indices.
+            seen.clear();
+            bits.each_in_masked(lo..hi, |_| 0x5555_5555_5555_5555, |i| {
+                seen.push(i);
+                true
+            });
+            let even: Vec<usize> = want.iter().copied().filter(|i| i % 2 == 0).collect();
+            prop_assert_eq!(&seen, &even);
             if let Some(&first) = want.first() {
                 bits.clear(first);
                 prop_assert!(!bits.get(first));

@@ -347,16 +347,33 @@ impl<'a> Ctx<'a> {
     /// ahead of time), in TBU order, until it returns `false`; whether it saw them all. The same
     /// TBUs as filtering the cluster's TBUs by activity, without looking at the running ones.
     pub fn each_not_running(&self, c: ClusterId, mut f: impl FnMut(TbuId) -> bool) -> bool {
-        let cl = &self.env.machine.clusters[c];
-        let first = cl.first_tbu.index();
         let mut seen = 0;
-        let all = self.st.not_running_set.each_in(first..first + cl.tbu_count as usize, |t| {
-            debug_assert!(self.st.tbus[t].status != TbuStatus::Running, "TBU {t} is running");
-            seen += 1;
-            f(TbuId(t as u32))
-        });
+        let all = self.each_not_running_masked(
+            c,
+            |_| u64::MAX,
+            |t| {
+                seen += 1;
+                f(t)
+            },
+        );
         debug_assert!(!all || seen == self.st.not_running[c.index()], "cluster {}'s set is stale", c.0);
         all
+    }
+
+    /// [`Ctx::each_not_running`] over the TBUs also in `mask(w)`: the bits of TBUs `64 w .. 64 w
+    /// + 64` a scheduler keeps (a [`crate::bits::Bits`] word), to skip TBUs it would refuse.
+    pub(crate) fn each_not_running_masked(
+        &self,
+        c: ClusterId,
+        mask: impl Fn(usize) -> u64,
+        mut f: impl FnMut(TbuId) -> bool,
+    ) -> bool {
+        let cl = &self.env.machine.clusters[c];
+        let first = cl.first_tbu.index();
+        self.st.not_running_set.each_in_masked(first..first + cl.tbu_count as usize, mask, |t| {
+            debug_assert!(self.st.tbus[t].status != TbuStatus::Running, "TBU {t} is running");
+            f(TbuId(t as u32))
+        })
     }
 
     /// Expected cycles of one execution of a task block on a TBU, from the cost model (the mean

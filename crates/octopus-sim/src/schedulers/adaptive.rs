@@ -144,11 +144,11 @@ impl Adaptive {
         }
         if self.exclusive {
             if core.stable[b]
-                && core.dedicated[t].is_none()
+                && core.dedicated_to(t).is_none()
                 && !self.pool_home[t]
                 && ctx.reserved(tbu).is_none()
             {
-                core.dedicated[t] = Some(block);
+                core.dedicate(tbu, Some(block));
                 core.ded_count[b] += 1;
                 self.list(tbu);
             }
@@ -167,7 +167,7 @@ impl Adaptive {
     pub(crate) fn on_idle(&mut self, ctx: &Ctx<'_>, core: &mut Core, tbu: TbuId) -> bool {
         self.ensure_soft(ctx, core);
         let t = tbu.index();
-        let owner = if self.exclusive { core.dedicated[t] } else { core.affinity[t] };
+        let owner = if self.exclusive { core.dedicated_to(t) } else { core.affinity[t] };
         let Some(block) = owner else { return false };
         let b = block.index();
         let high = (self.target(ctx.now(), b) * (1.0 + self.params.hysteresis)).ceil();
@@ -176,7 +176,7 @@ impl Adaptive {
             return false;
         }
         if self.exclusive {
-            core.dedicated[t] = None;
+            core.dedicate(tbu, None);
             core.ded_count[b] -= 1;
         } else {
             core.affinity[t] = None;
@@ -196,7 +196,7 @@ impl Adaptive {
         let members = std::mem::take(&mut self.members);
         let mut kept = Vec::with_capacity(members.len());
         for t in members {
-            let owner = if self.exclusive { core.dedicated[t.index()] } else { core.affinity[t.index()] };
+            let owner = if self.exclusive { core.dedicated_to(t.index()) } else { core.affinity[t.index()] };
             if owner.is_none() {
                 self.listed[t.index()] = false;
                 continue;

@@ -13,6 +13,7 @@ use super::octopus::{Features, Mode, OctopusParams};
 pub(crate) use super::queues::Entry;
 use super::queues::Queues;
 use crate::Cycle;
+use crate::bits::Bits;
 use crate::scheduler::{Ctx, QueueId, TaskRef};
 
 /// State every variant shares.
@@ -32,8 +33,14 @@ pub(crate) struct Core {
     pub exp: Vec<Cycle>,
     /// Per TBU: the task it is held for (dispatched, waiting for the control message to arrive).
     pub held: Vec<Option<TaskRef>>,
-    /// Per TBU: the block it is dedicated to (DDS), if any.
-    pub dedicated: Vec<Option<BlockId>>,
+    /// Per TBU: the block it is dedicated to (DDS), if any ([`Core::dedicated_to`]; written
+    /// through [`Core::dedicate`] only, which keeps `claimed` and `ded_bits` in step).
+    dedicated: Vec<Option<BlockId>>,
+    /// The TBUs dedicated to some block, and per block those dedicated to it, one bit each: a
+    /// search for a TBU that may run a block skips the others 64 at a time
+    /// ([`Core::each_candidate`]).
+    claimed: Bits,
+    ded_bits: Vec<Bits>,
     /// Per TBU: when a proactive reservation was made.
     pub reserved_at: Vec<Cycle>,
     /// Per block: whether it is stable (from the plan).
@@ -77,6 +84,8 @@ impl Core {
             exp: Vec::new(),
             held: Vec::new(),
             dedicated: Vec::new(),
+            claimed: Bits::default(),
+            ded_bits: Vec::new(),
             reserved_at: Vec::new(),
             stable: Vec::new(),
             ded_homes: Vec::new(),
@@ -129,6 +138,8 @@ impl Core {
         let nt = ctx.tbu_count();
         self.held = vec![None; nt];
         self.dedicated = vec![None; nt];
+        self.claimed = Bits::new(nt);
+        self.ded_bits = vec![Bits::new(nt); self.nblocks];
         self.reserved_at = vec![0; nt];
         self.affinity = vec![None; nt];
         let (w, h) = m.mesh_size();
@@ -244,6 +255,58 @@ impl Core {
         self.held[tbu.index()] = Some(task);
     }
 
+    /// The block TBU `t` is dedicated to (DDS), if any.
+    pub fn dedicated_to(&self, t: usize) -> Option<BlockId> {
+        self.dedicated[t]
+    }
+
+    /// Dedicates a TBU to a block (`None`: gives it back to the pool).
+    pub fn dedicate(&mut self, tbu: TbuId, block: Option<BlockId>) {
+        let t = tbu.index();
+        if let Some(old) = self.dedicated[t] {
+            self.ded_bits[old.index()].clear(t);
+            self.claimed.clear(t);
+        }
+        if let Some(b) = block {
+            self.ded_bits[b.index()].set(t);
+            self.claimed.set(t);
+        }
+        self.dedicated[t] = block;
+    }
+
+    /// Calls `f` on the TBUs of cluster `c` not running a task and not dedicated to a block other
+    /// than `block`, in TBU order, until it returns `false`; whether it saw them all. The TBUs
+    /// left out could neither take a task of `block` ([`Core::eligible`]) nor be preparing for
+    /// it: only a pool TBU is reserved ahead of time, and a reserved TBU is never dedicated.
+    pub fn each_candidate(
+        &self,
+        ctx: &Ctx<'_>,
+        c: ClusterId,
+        block: BlockId,
+        mut f: impl FnMut(TbuId) -> bool,
+    ) -> bool {
+        let mine = &self.ded_bits[block.index()];
+        ctx.each_not_running_masked(
+            c,
+            |w| !self.claimed.word(w) | mine.word(w),
+            |t| {
+                debug_assert!(self.dedicated[t.index()].is_none_or(|d| d == block));
+                f(t)
+            },
+        )
+    }
+
+    /// Calls `f` on the TBUs of cluster `c` dedicated to `block` now, in TBU order.
+    pub fn each_dedicated(&self, ctx: &Ctx<'_>, c: ClusterId, block: BlockId, mut f: impl FnMut(TbuId)) {
+        let cl = &ctx.machine().clusters[c];
+        let first = cl.first_tbu.index();
+        self.ded_bits[block.index()].each_in(first..first + cl.tbu_count as usize, |t| {
+            debug_assert_eq!(self.dedicated[t], Some(block));
+            f(TbuId(t as u32));
+            true
+        });
+    }
+
     /// Whether a TBU may take a task of `block` now (idle, not held, not reserved for another
     /// block unless the reservation lapsed, not dedicated to another block).
     pub fn eligible(&self, ctx: &Ctx<'_>, tbu: TbuId, block: BlockId) -> bool {
@@ -251,7 +314,7 @@ impl Core {
         if !ctx.is_idle(tbu) || self.held[t].is_some() {
             return false;
         }
-        if self.dedicated[t].is_some_and(|d| d != block) {
+        if self.dedicated_to(t).is_some_and(|d| d != block) {
             return false;
         }
         match ctx.reserved(tbu) {
@@ -280,7 +343,7 @@ impl Core {
 
     /// Whether some TBU of cluster `c` may run `block` when idle (none is dedicated to another).
     pub fn able(&self, ctx: &Ctx<'_>, c: ClusterId, block: BlockId) -> bool {
-        ctx.machine().clusters[c].tbus().any(|t| self.dedicated[t.index()].is_none_or(|d| d == block))
+        ctx.machine().clusters[c].tbus().any(|t| self.dedicated_to(t.index()).is_none_or(|d| d == block))
     }
 
     /// Whether some TBU within reach of cluster `c` may run `block` ([`Core::able`]).

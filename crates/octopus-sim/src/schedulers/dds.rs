@@ -57,8 +57,8 @@ impl Dds {
                 continue;
             }
             for &h in ctx.homes(b) {
-                if core.dedicated[h.index()].is_none() {
-                    core.dedicated[h.index()] = Some(b);
+                if core.dedicated_to(h.index()).is_none() {
+                    core.dedicate(h, Some(b));
                     core.ded_homes[b.index()].push(h);
                     core.ded_home_of[h.index()] = Some(b);
                     core.ded_count[b.index()] += 1;
@@ -110,8 +110,9 @@ impl Dds {
                 }
                 // Per cluster, not per TBU: the control latency and the inputs' transfer to it.
                 let (mut latency, mut transfer) = (None, None);
-                // A running TBU is neither eligible nor preparing: only the others are looked at.
-                ctx.each_not_running(cl, |t| {
+                // A running TBU, or one dedicated to another block, is neither eligible nor
+                // preparing: only the others are looked at.
+                c.each_candidate(ctx, cl, block, |t| {
                     // One reconfiguring ahead of time may be preparing for this block.
                     if !ctx.is_idle(t) {
                         if self.on
@@ -157,7 +158,7 @@ impl Dds {
                 // block may have thousands of homes on a wafer; a ring of radius 1 has 5 clusters).
                 let waits = |h: TbuId| {
                     let hc = ctx.cluster_of(h);
-                    (core.dedicated[h.index()] == Some(block)
+                    (core.dedicated_to(h.index()) == Some(block)
                         && !ctx.is_idle(h)
                         && core.reachable(src, hc)
                         && ctx.hops(src, hc) <= r)
@@ -169,13 +170,14 @@ impl Dds {
                 let wait = if ball < homes.len() as u64 {
                     let mut wait: Option<Cycle> = None;
                     core.reach(ctx, src, |cl, _| {
-                        for h in ctx.machine().clusters[cl].tbus() {
+                        // Only the TBUs dedicated to the block now can be waited for.
+                        core.each_dedicated(ctx, cl, block, |h| {
                             if core.ded_home_of[h.index()] == Some(block)
                                 && let Some(w) = waits(h)
                             {
                                 wait = Some(wait.map_or(w, |x| x.min(w)));
                             }
-                        }
+                        });
                         true
                     });
                     wait

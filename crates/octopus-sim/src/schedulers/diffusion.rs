@@ -101,7 +101,7 @@ impl Diffusion {
             if idle.is_some_and(|(ring, ..)| r > ring) {
                 return false;
             }
-            ctx.each_not_running(cl, |t| {
+            c.each_candidate(ctx, cl, block, |t| {
                 if c.eligible(ctx, t, block) {
                     let cand = (r, ctx.configured(t) != Some(block), t, cl);
                     // TBUs are unique, so the cluster never decides.

@@ -162,7 +162,7 @@ impl Octopus {
         let t = tbu.index();
         let only = match ctx.reserved(tbu) {
             Some(r) if !self.core.lapsed(ctx, tbu) => Some(r),
-            _ => self.core.dedicated[t],
+            _ => self.core.dedicated_to(t),
         };
         let radius = if self.core.mode == Mode::Local { self.core.params.radius } else { 0 };
         let core = &self.core;
@@ -247,7 +247,7 @@ impl Octopus {
             }
             for k in 0..self.core.ded_homes[b].len() {
                 let h = self.core.ded_homes[b][k];
-                if self.core.dedicated[h.index()] == Some(block)
+                if self.core.dedicated_to(h.index()) == Some(block)
                     && ctx.is_idle(h)
                     && self.core.held[h.index()].is_none()
                 {

@@ -234,7 +234,7 @@ impl Proactive {
                     let v = ctx.tbu(t);
                     if v.configured == Some(block) && c.eligible(ctx, t, block) {
                         ready += 1;
-                    } else if c.dedicated[i].is_none()
+                    } else if c.dedicated_to(i).is_none()
                         && v.reserved.is_none()
                         && v.configured.is_none_or(|cfg| ctx.queued_of_block(cfg) == 0)
                     {
