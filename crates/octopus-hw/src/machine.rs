@@ -251,8 +251,8 @@ impl Machine {
     #[inline]
     pub fn route_hops(&self, a: ClusterId, b: ClusterId) -> Hops {
         let (a, b) = (&self.clusters[a], &self.clusters[b]);
-        let (cx, cy) = (self.spec.die.clusters_x, self.spec.die.clusters_y);
-        let inter = (a.x / cx).abs_diff(b.x / cx) + (a.y / cy).abs_diff(b.y / cy);
+        let (da, db) = (&self.dies[a.die], &self.dies[b.die]);
+        let inter = da.x.abs_diff(db.x) + da.y.abs_diff(db.y);
         Hops { on_die: a.x.abs_diff(b.x) + a.y.abs_diff(b.y) - inter, inter_die: inter }
     }
 
