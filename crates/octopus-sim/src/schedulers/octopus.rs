@@ -196,23 +196,11 @@ impl Octopus {
                 true
             });
         }
-        // The candidate of the highest bound (the first in (domain, block) order among equals) is
-        // priced first; its value is a floor of the best, so only the candidates whose bound
-        // reaches it are priced after it. (No sort: a handful of the candidates reach it.)
-        let Some(top) = cands
-            .iter()
-            .enumerate()
-            .max_by(|(_, x), (_, y)| x.bound.cmp(&y.bound).then((y.d, y.b).cmp(&(x.d, x.b))))
-            .map(|(i, _)| i)
-        else {
-            self.cands = cands;
-            return false;
-        };
-        cands.swap(0, top);
+        cands.sort_unstable_by(|x, y| y.bound.cmp(&x.bound).then((x.d, x.b).cmp(&(y.d, y.b))));
         let mut best: Option<(i128, usize, usize, ClusterId)> = None;
         for x in &cands {
             if best.is_some_and(|(v, ..)| x.bound < v) {
-                continue;
+                break;
             }
             let cost = self.dds.pull_cost(ctx, core, x.task, BlockId(x.b as u32), tbu)
                 + if x.c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(x.c, here)) };
