@@ -16,6 +16,17 @@ impl Bits {
         Bits { words: vec![0; n.div_ceil(64)] }
     }
 
+    /// `n` indices, all set.
+    pub(crate) fn full(n: usize) -> Bits {
+        let mut words = vec![u64::MAX; n.div_ceil(64)];
+        if let Some(last) = words.last_mut()
+            && !n.is_multiple_of(64)
+        {
+            *last = (1 << (n % 64)) - 1;
+        }
+        Bits { words }
+    }
+
     /// Sets index `i`.
     pub(crate) fn set(&mut self, i: usize) {
         self.words[i / 64] |= 1 << (i % 64);
@@ -78,6 +89,19 @@ mod tests {
     use proptest::prelude::*;
 
     use super::Bits;
+
+    #[test]
+    fn full_sets_exactly_its_indices() {
+        for n in [0, 1, 63, 64, 65, 130] {
+            let bits = Bits::full(n);
+            let mut seen = Vec::new();
+            bits.each_in(0..n.div_ceil(64) * 64, |i| {
+                seen.push(i);
+                true
+            });
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+    }
 
     proptest! {
         /// `each_in` visits exactly the set indices of the range, in order, across word

@@ -169,9 +169,7 @@ impl<'a> Engine<'a> {
                 Ev::CbDone { frame, block, ef } => self.on_cb_done(frame, block, ef),
                 Ev::TaskDone { task } => self.on_task_done(task),
                 Ev::TbuReady { tbu } => {
-                    let t = &mut self.st.tbus[tbu as usize];
-                    t.status = TbuStatus::Idle;
-                    self.st.n_idle += 1;
+                    self.st.set_status(&self.env, TbuId(tbu), TbuStatus::Idle);
                     call!(self, on_tbu_free, TbuId(tbu));
                 }
                 Ev::Tick => {
@@ -313,15 +311,9 @@ impl<'a> Engine<'a> {
             let t = &self.st.tasks[i as usize];
             (t.tbu, t.frame, t.block, t.request, t.ef_in + t.min_cycles, t.shard, t.gang)
         };
-        {
-            let ts = &mut self.st.tbus[tbu as usize];
-            ts.status = TbuStatus::Idle;
-            ts.task = NONE;
-        }
+        self.st.set_status(&self.env, TbuId(tbu), TbuStatus::Idle);
+        self.st.tbus[tbu as usize].task = NONE;
         let src = self.env.machine.tbus[TbuId(tbu)].cluster;
-        self.st.n_idle += 1;
-        self.st.not_running[src.index()] += 1;
-        self.st.not_running_set.set(tbu as usize);
         self.st.acc.shards += 1;
         // The execution is complete when its last shard ends, wherever it ran.
         let complete = gang == NONE || self.st.end_shard(gang);

@@ -208,11 +208,7 @@ impl State {
             events: EventQueue::new(),
             n_idle: tbus.len() as u32,
             not_running: m.clusters.iter().map(|c| c.tbus().count() as u32).collect(),
-            not_running_set: {
-                let mut set = Bits::new(tbus.len());
-                (0..tbus.len()).for_each(|t| set.set(t));
-                set
-            },
+            not_running_set: Bits::full(tbus.len()),
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
@@ -440,6 +436,31 @@ impl State {
         tail
     }
 
+    /// Moves a TBU to `status`, keeping what is derived from the statuses in step: the idle
+    /// count, and per cluster the count and the bits of TBUs not running a task. Every status
+    /// change goes through here.
+    pub(super) fn set_status(&mut self, env: &Env<'_>, tbu: TbuId, status: TbuStatus) {
+        let t = tbu.index();
+        let old = std::mem::replace(&mut self.tbus[t].status, status);
+        let cluster = env.machine.tbus[tbu].cluster.index();
+        match old {
+            TbuStatus::Idle => self.n_idle -= 1,
+            TbuStatus::Running => {
+                self.not_running[cluster] += 1;
+                self.not_running_set.set(t);
+            }
+            TbuStatus::Reconfiguring => {}
+        }
+        match status {
+            TbuStatus::Idle => self.n_idle += 1,
+            TbuStatus::Running => {
+                self.not_running[cluster] -= 1;
+                self.not_running_set.clear(t);
+            }
+            TbuStatus::Reconfiguring => {}
+        }
+    }
+
     pub(crate) fn assign(&mut self, env: &Env<'_>, r: TaskRef, tbu: TbuId) {
         let i = self.check_ref(r);
         let ti = tbu.index();
@@ -484,14 +505,11 @@ impl State {
         self.acc.reconfig += u128::from(reconfig);
         self.acc.transfer += u128::from(start - now - reconfig);
         self.acc.busy += u128::from(exec);
+        self.set_status(env, tbu, TbuStatus::Running);
         let t = &mut self.tbus[ti];
-        t.status = TbuStatus::Running;
         t.task = i;
         t.since = now;
         t.until = now + env.expected_on(block, kind);
-        self.n_idle -= 1;
-        self.not_running[cluster.index()] -= 1;
-        self.not_running_set.clear(ti);
         let task = &mut self.tasks[i as usize];
         task.tbu = tbu.0;
         task.assigned_at = now;
@@ -549,12 +567,11 @@ impl State {
         }
         let now = self.now;
         self.acc.reconfig += u128::from(cycles);
+        self.set_status(env, tbu, TbuStatus::Reconfiguring);
         let t = &mut self.tbus[ti];
         t.config = Some(block);
-        t.status = TbuStatus::Reconfiguring;
         t.since = now;
         t.until = now + cycles;
-        self.n_idle -= 1;
         if env.trace {
             self.trace.push(TraceEvent {
                 kind: TraceKind::Reconfig,

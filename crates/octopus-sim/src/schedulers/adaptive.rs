@@ -149,7 +149,6 @@ impl Adaptive {
                 && ctx.reserved(tbu).is_none()
             {
                 core.dedicate(tbu, Some(block));
-                core.ded_count[b] += 1;
                 self.list(tbu);
             }
         } else if core.affinity[t] != Some(block) {
@@ -177,7 +176,6 @@ impl Adaptive {
         }
         if self.exclusive {
             core.dedicate(tbu, None);
-            core.ded_count[b] -= 1;
         } else {
             core.affinity[t] = None;
             self.soft[b] -= 1;

@@ -34,7 +34,7 @@ pub(crate) struct Core {
     /// Per TBU: the task it is held for (dispatched, waiting for the control message to arrive).
     pub held: Vec<Option<TaskRef>>,
     /// Per TBU: the block it is dedicated to (DDS), if any ([`Core::dedicated_to`]; written
-    /// through [`Core::dedicate`] only, which keeps `claimed` and `ded_bits` in step).
+    /// through [`Core::dedicate`] only, which keeps `claimed`, `ded_bits` and `ded_count` in step).
     dedicated: Vec<Option<BlockId>>,
     /// The TBUs dedicated to some block, and per block those dedicated to it, one bit each: a
     /// search for a TBU that may run a block skips the others 64 at a time
@@ -49,7 +49,7 @@ pub(crate) struct Core {
     pub ded_homes: Vec<Vec<TbuId>>,
     /// Per TBU: the block whose `ded_homes` list it is in, if any (each TBU is in at most one).
     pub ded_home_of: Vec<Option<BlockId>>,
-    /// Per block: TBUs dedicated to it now.
+    /// Per block: TBUs dedicated to it now (kept by [`Core::dedicate`]).
     pub ded_count: Vec<u32>,
     /// Per TBU: the block whose soft share it is in (Adaptive without DDS): preferred, not exclusive.
     pub affinity: Vec<Option<BlockId>>,
@@ -63,8 +63,9 @@ pub(crate) struct Core {
     pub centre_free: Cycle,
     /// Per request: the cluster its entry tasks start in ([`Mode::Local`]).
     pub admit: Vec<ClusterId>,
-    /// Per request: its key when no forecast is kept (older requests first).
+    /// Whether DDS is on (it needs ticks).
     pub dds_on: bool,
+    /// The tick period.
     pub period: Cycle,
     /// The control plane's random draws (a second cluster to probe), from the run's seed.
     pub rng: Pcg64Mcg,
@@ -140,6 +141,7 @@ impl Core {
         self.dedicated = vec![None; nt];
         self.claimed = Bits::new(nt);
         self.ded_bits = vec![Bits::new(nt); self.nblocks];
+        self.ded_count = vec![0; self.nblocks];
         self.reserved_at = vec![0; nt];
         self.affinity = vec![None; nt];
         let (w, h) = m.mesh_size();
@@ -266,10 +268,12 @@ impl Core {
         if let Some(old) = self.dedicated[t] {
             self.ded_bits[old.index()].clear(t);
             self.claimed.clear(t);
+            self.ded_count[old.index()] -= 1;
         }
         if let Some(b) = block {
             self.ded_bits[b.index()].set(t);
             self.claimed.set(t);
+            self.ded_count[b.index()] += 1;
         }
         self.dedicated[t] = block;
     }

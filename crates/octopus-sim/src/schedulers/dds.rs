@@ -47,7 +47,6 @@ impl Dds {
     /// Dedicates the plan homes of stable blocks.
     pub(crate) fn init(&self, ctx: &Ctx<'_>, core: &mut Core) {
         core.ded_homes = vec![Vec::new(); core.nblocks];
-        core.ded_count = vec![0; core.nblocks];
         core.ded_home_of = vec![None; ctx.tbu_count()];
         if !self.on {
             return;
@@ -61,7 +60,6 @@ impl Dds {
                     core.dedicate(h, Some(b));
                     core.ded_homes[b.index()].push(h);
                     core.ded_home_of[h.index()] = Some(b);
-                    core.ded_count[b.index()] += 1;
                 }
             }
         }

@@ -257,6 +257,35 @@ impl Octopus {
         }
     }
 
+    /// One decision point per die or per machine: every tick, the idle TBUs of a domain with queued
+    /// work pull. An idle TBU otherwise looks for work only when it becomes free, so a task queued
+    /// after it went idle (a stable task that chose to wait for its busy dedicated TBU, say) would
+    /// wait for the TBUs that still free, however many others idle: a decision to wait now lasts at
+    /// most one period. (Per cluster, diffusion's hand-over and the second-choice probe do this.)
+    fn revisit(&mut self, ctx: &mut Ctx<'_>) {
+        if self.core.mode == Mode::Local {
+            return;
+        }
+        for c in (0..ctx.cluster_count() as u32).map(ClusterId) {
+            if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
+                return;
+            }
+            // A pull runs the pulling TBU only, so the cluster's other TBUs keep their state.
+            if self.core.queued_n[self.core.domain(c)] == 0 || ctx.all_running(c) {
+                continue;
+            }
+            for t in ctx.machine().clusters[c].tbus() {
+                if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
+                    return;
+                }
+                let d = self.core.domain(c);
+                if self.core.queued_n[d] > 0 && ctx.is_idle(t) && self.core.held[t.index()].is_none() {
+                    self.pull(ctx, t);
+                }
+            }
+        }
+    }
+
     /// What an idle TBU with nothing to run does: adaptive may release or pre-warm it.
     fn rest(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
         if let Some(a) = &mut self.adaptive
@@ -409,27 +438,5 @@ impl Scheduler for Octopus {
             }
         }
         self.revisit(ctx);
-    }
-}
-
-impl Octopus {
-    /// One decision point per die or per machine: every tick, the idle TBUs of a domain with queued
-    /// work pull. An idle TBU otherwise looks for work only when it becomes free, so a task queued
-    /// after it went idle (a stable task that chose to wait for its busy dedicated TBU, say) would
-    /// wait for the TBUs that still free, however many others idle: a decision to wait now lasts at
-    /// most one period. (Per cluster, diffusion's hand-over and the second-choice probe do this.)
-    fn revisit(&mut self, ctx: &mut Ctx<'_>) {
-        if self.core.mode == Mode::Local {
-            return;
-        }
-        for t in (0..ctx.tbu_count() as u32).map(TbuId) {
-            if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
-                return;
-            }
-            let d = self.core.domain(ctx.cluster_of(t));
-            if self.core.queued_n[d] > 0 && ctx.is_idle(t) && self.core.held[t.index()].is_none() {
-                self.pull(ctx, t);
-            }
-        }
     }
 }
