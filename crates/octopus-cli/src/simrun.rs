@@ -27,12 +27,41 @@ pub struct RunArgs {
     /// A plan from `octopus compile` (default: compile now).
     #[arg(long, value_name = "PLAN.ron")]
     pub plan: Option<PathBuf>,
-    /// A closed batch of N requests at time 0, instead of the workflow's arrivals.
+    /// A closed batch of N requests at time 0, instead of the workflow's arrivals; with `--rate`,
+    /// the number of requests of the open-loop stream.
     #[arg(long, value_name = "N")]
     pub requests: Option<u64>,
+    /// Open-loop Poisson arrivals at this rate instead of the workflow's arrivals: requests per
+    /// second, or with a unit (`20/s`, `300/min`, `2/ms`, `5000/h`).
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// The seed of every random draw (every scheduler sees the same requests for a seed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// Parses `--rate`: a finite positive number of requests per second, or per `s`, `ms`, `min`, `h`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, per_s) = match t.split_once('/') {
+        None => (t, 1.0),
+        Some((n, unit)) => {
+            let per_s = match unit.trim() {
+                "s" => 1.0,
+                "ms" => 1e3,
+                "min" => 1.0 / 60.0,
+                "h" => 1.0 / 3600.0,
+                other => return Err(format!("unknown time unit `{other}` (use s, ms, min or h)")),
+            };
+            (n.trim(), per_s)
+        }
+    };
+    let n: f64 = num.parse().map_err(|_| format!("`{num}` is not a number"))?;
+    let rate = n * per_s;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(format!("a rate must be positive and finite, not `{t}`"));
+    }
+    Ok(rate)
 }
 
 /// A workflow, a machine and a plan, ready to simulate.

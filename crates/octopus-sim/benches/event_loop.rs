@@ -62,7 +62,8 @@ fn run_agent(bencher: Bencher, scheduler: &str, wafer: bool) {
         cost: &cost,
         plan: &plan,
     };
-    let config = SimConfig { scheduler: scheduler.to_owned(), requests: None, seed: 1, trace: false };
+    let config =
+        SimConfig { scheduler: scheduler.to_owned(), requests: None, rate: None, seed: 1, trace: false };
     // One item is one TBU execution: a shard, or a whole task block execution when unsharded.
     let shards = octopus_sim::simulate(&inputs, &config).expect("runs").result.shards_executed;
     bencher

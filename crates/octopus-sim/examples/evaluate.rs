@@ -153,6 +153,7 @@ fn main() {
             let config = SimConfig {
                 scheduler: s.to_owned(),
                 requests: Some(args.requests),
+                rate: None,
                 seed: args.seed,
                 trace: false,
             };

@@ -47,12 +47,16 @@ pub type Cycle = u64;
 pub struct RequestId(pub u32);
 
 /// What to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
     /// A name from [`scheduler_names`].
     pub scheduler: String,
-    /// `Some(n)`: a closed batch of `n` requests at time 0, instead of the workflow's arrivals.
+    /// `Some(n)`: a closed batch of `n` requests at time 0, instead of the workflow's arrivals;
+    /// with [`SimConfig::rate`], the number of requests of the open-loop stream.
     pub requests: Option<u64>,
+    /// `Some(r)`: open-loop Poisson arrivals at `r` requests per second (finite, positive),
+    /// instead of the workflow's arrivals; `requests` (or the workflow's request count) of them.
+    pub rate: Option<f64>,
     /// The seed of every random stream of the run.
     pub seed: u64,
     /// Whether to keep the execution log ([`SimOutput::trace`]).
@@ -62,7 +66,7 @@ pub struct SimConfig {
 impl SimConfig {
     /// A config with the workflow's own arrivals, seed 0 and no trace.
     pub fn new(scheduler: &str) -> SimConfig {
-        SimConfig { scheduler: scheduler.to_owned(), requests: None, seed: 0, trace: false }
+        SimConfig { scheduler: scheduler.to_owned(), requests: None, rate: None, seed: 0, trace: false }
     }
 }
 
@@ -228,7 +232,7 @@ fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<
         });
     }
     let (arrival_times, n_requests) =
-        engine::arrival_gen(&wf.arrivals, config.requests, machine.spec.clock_ghz);
+        engine::arrival_gen(&wf.arrivals, config.requests, config.rate, machine.spec.clock_ghz);
     if n_requests == 0 {
         return Err(SimError::ZeroRequests);
     }

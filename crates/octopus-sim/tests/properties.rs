@@ -158,7 +158,7 @@ proptest! {
         let inputs = s.inputs(&cost);
         let configs: Vec<SimConfig> = octopus_sim::scheduler_names()
             .iter()
-            .map(|n| SimConfig { scheduler: (*n).to_owned(), requests: closed, seed, trace: true })
+            .map(|n| SimConfig { scheduler: (*n).to_owned(), requests: closed, rate: None, seed, trace: true })
             .collect();
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()
             .install(|| octopus_sim::simulate_many(&inputs, &configs));

@@ -62,6 +62,7 @@ pub fn run(args: &Args) -> u8 {
             let config = SimConfig {
                 scheduler: name.clone(),
                 requests: args.run.requests,
+                rate: args.run.rate,
                 seed: args.run.seed,
                 trace: false,
             };

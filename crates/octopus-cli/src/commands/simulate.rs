@@ -76,6 +76,7 @@ pub fn run(args: &Args) -> u8 {
     let config = SimConfig {
         scheduler: args.scheduler.clone(),
         requests: args.run.requests,
+        rate: args.run.rate,
         seed: args.run.seed,
         trace: args.trace.is_some(),
     };

@@ -625,8 +625,13 @@ impl<'a> Engine<'a> {
 pub(crate) fn arrival_gen(
     arrivals: &Arrivals,
     requests_override: Option<u64>,
+    rate_override: Option<f64>,
     clock_ghz: f64,
 ) -> (ArrivalGen, u64) {
+    if let Some(rate) = rate_override {
+        let n = requests_override.unwrap_or_else(|| arrivals.requests());
+        return (ArrivalGen::Poisson { mean_gap_cycles: clock_ghz * 1e9 / rate }, n);
+    }
     match (requests_override, arrivals) {
         (Some(n), _) => (ArrivalGen::Batch, n),
         (None, Arrivals::Batch { requests }) => (ArrivalGen::Batch, *requests),

@@ -80,5 +80,5 @@ impl Setup {
 }
 
 pub fn config(scheduler: &str, requests: Option<u64>, seed: u64) -> SimConfig {
-    SimConfig { scheduler: scheduler.to_owned(), requests, seed, trace: false }
+    SimConfig { scheduler: scheduler.to_owned(), requests, rate: None, seed, trace: false }
 }
