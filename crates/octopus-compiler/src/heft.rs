@@ -414,8 +414,8 @@ impl WorkflowSchedule {
 /// - Processors: every TBU, or, on machines of more than [`MAX_PROCESSORS`] TBUs, the first TBU of
 ///   each kind in each cluster.
 /// - Computation: a task whose parameters are all constants costs exactly what the simulator
-///   charges ([`CostModel::task_cycles`]); otherwise its expected cycles
-///   ([`CostModel::expected_task_cycles`]) rounded, at least 1 (as the simulator's schedulers see it).
+///   charges ([`CostModel::run_cycles`]); otherwise its expected cycles
+///   ([`CostModel::expected_cycles`]) rounded, at least 1 (as the simulator's schedulers see it).
 /// - Communication: a flow between two task blocks costs [`CostModel::transfer_cycles`] of its mean
 ///   bytes over the hops between the two TBUs' clusters; one route class per distinct split of
 ///   hops (on-die, inter-die), so two TBUs of one cluster pay one crossing of its router. A flow of
@@ -461,9 +461,9 @@ pub fn for_workflow(
                     let kind = machine.tbus[t].kind;
                     if constant {
                         let k: Kernel<f64> = task.kernel.map(|d, _| d.mean());
-                        cost.task_cycles(&k, task.dtype, kind, 1)
+                        cost.run_cycles(&k, task.dtype, &cost.profile(task), kind, 1)
                     } else {
-                        cost.expected_task_cycles(task, kind, 1).round().max(1.0) as u64
+                        cost.expected_cycles(task, kind, 1).round().max(1.0) as u64
                     }
                 })
                 .collect()

@@ -215,7 +215,7 @@ pub(crate) fn compile(
         .iter()
         .map(|&b| {
             let task = workflow.blocks[b].task().expect("a task");
-            machine.kinds.indices().map(|k| cost.expected_task_cycles(task, k, 1)).collect()
+            machine.kinds.indices().map(|k| cost.expected_cycles(task, k, 1)).collect()
         })
         .collect();
     let visits: Vec<f64> = tasks.iter().map(|&b| analysis.blocks[b].visits).collect();
@@ -509,7 +509,7 @@ pub(crate) fn compile(
                 visits: visits[t],
                 cycles: cycles[t][kind_of[t].index()],
                 shards,
-                shard_cycles: cost.expected_task_cycles(task, kind_of[t], shards),
+                shard_cycles: cost.expected_cycles(task, kind_of[t], shards),
                 demand: demand[t],
                 homes,
                 shared: shared[t],

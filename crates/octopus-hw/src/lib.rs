@@ -17,18 +17,24 @@
 
 mod cost;
 mod error;
+pub mod llm;
 mod load;
 mod locate;
 mod machine;
+mod profile;
+mod ring;
 mod spec;
 
-pub use cost::{CONTROL_MESSAGE_BYTES, CostModel, Traffic};
+pub use cost::{CONTROL_MESSAGE_BYTES, CostModel, ExecCost, Traffic};
 pub use error::HwError;
+pub use llm::{LlmModel, StepLoad};
 pub use load::parse_spec;
 pub use machine::{
     Cluster, ClusterId, Die, DieId, Hops, KindSummary, Link, LinkId, MAX_TBUS, Machine, Route, Summary, Tbu,
     TbuId, TbuKindId,
 };
+pub use profile::Profile;
+pub use ring::{Collective, Ring};
 pub use spec::{CbuSpec, ClusterSpec, DieSpec, HardwareSpec, LinkSpec, PackageSpec, TbuKindSpec};
 
 /// The shipped presets: `(name, RON text)`, in the order `octopus hw list` prints them.

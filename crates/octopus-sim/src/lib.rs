@@ -23,17 +23,19 @@ mod queue;
 mod sample;
 pub mod scheduler;
 pub mod schedulers;
+mod state;
 pub mod trace;
+mod view;
+mod work;
 
 use octopus_compiler::Plan;
-use octopus_hw::{CostModel, Machine, TbuKindId};
+use octopus_hw::{CostModel, Machine};
 use octopus_owg::analysis::Analysis;
-use octopus_owg::index::Idx;
-use octopus_owg::ir::{BlockKind, Workflow};
+use octopus_owg::ir::Workflow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use metrics::{Idle, SimResult};
+pub use metrics::{Idle, LlmResult, Quantiles, SimResult};
 pub use scheduler::{Ctx, Scheduler};
 pub use schedulers::{make_scheduler, scheduler_names};
 pub use trace::{TraceEvent, TraceKind, chrome_trace};
@@ -195,12 +197,10 @@ pub fn simulate_with_scheduler<'a>(
     scheduler: Box<dyn Scheduler + 'a>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<SimOutput, SimError> {
-    let env = build_env(inputs, config)?;
+    let env = state::Env::new(inputs, config)?;
     scheduler
-        .accepts(inputs.workflow, inputs.machine)
+        .accepts(inputs.workflow, inputs.machine, inputs.plan)
         .map_err(|reason| SimError::Refused { scheduler: scheduler.name().to_owned(), reason })?;
-    let clock = inputs.machine.spec.clock_ghz;
-    let tbus = inputs.machine.tbus.len();
     let mut engine = engine::Engine::new(env, scheduler);
     engine.run(progress)?;
     let head = metrics::Head {
@@ -209,7 +209,7 @@ pub fn simulate_with_scheduler<'a>(
         hardware: inputs.machine.name().to_owned(),
         seed: config.seed,
     };
-    let result = SimResult::new(&engine.st.acc, head, tbus, clock);
+    let result = SimResult::new(&engine.st.acc, &engine.env, head);
     Ok(SimOutput { result, trace: std::mem::take(&mut engine.st.trace) })
 }
 
@@ -217,82 +217,4 @@ pub fn simulate_with_scheduler<'a>(
 /// run is independent and deterministic, so the results do not depend on the thread count.
 pub fn simulate_many(inputs: &Inputs<'_>, configs: &[SimConfig]) -> Vec<Result<SimOutput, SimError>> {
     configs.par_iter().map(|c| simulate(inputs, c)).collect()
-}
-
-/// Checks the plan against the workflow and machine, and builds the run's tables.
-fn build_env<'a>(inputs: &Inputs<'a>, config: &SimConfig) -> Result<engine::Env<'a>, SimError> {
-    let Inputs { workflow: wf, analysis: an, machine, cost, plan } = *inputs;
-    if plan.workflow_fingerprint != octopus_hw::fingerprint(wf) {
-        return Err(SimError::PlanWorkflow { plan: plan.workflow.clone(), workflow: wf.name.clone() });
-    }
-    if plan.machine_fingerprint != machine.fingerprint() {
-        return Err(SimError::PlanHardware {
-            plan: plan.hardware.clone(),
-            machine: machine.name().to_owned(),
-        });
-    }
-    let (arrival_times, n_requests) =
-        engine::arrival_gen(&wf.arrivals, config.requests, config.rate, machine.spec.clock_ghz);
-    if n_requests == 0 {
-        return Err(SimError::ZeroRequests);
-    }
-    let incomplete = |b: &octopus_owg::ir::Block| SimError::PlanIncomplete { block: b.name.clone() };
-    let kinds = machine.kinds.len();
-    let mut homes = Vec::with_capacity(wf.blocks.len());
-    let mut shards = Vec::with_capacity(wf.blocks.len());
-    let mut cbu = Vec::with_capacity(wf.blocks.len());
-    let mut expected = vec![0; wf.blocks.len() * kinds];
-    for (id, b) in wf.blocks.iter_enumerated() {
-        match &b.kind {
-            BlockKind::Task(task) => {
-                let tp = plan.task(id).ok_or_else(|| incomplete(b))?;
-                if tp.homes.is_empty()
-                    || tp.homes.iter().any(|t| t.index() >= machine.tbus.len())
-                    || tp.anchor.index() >= machine.clusters.len()
-                    || tp.shards == 0
-                {
-                    return Err(incomplete(b));
-                }
-                homes.push(tp.homes.clone());
-                shards.push(tp.shards);
-                cbu.push(tp.anchor);
-                for k in 0..kinds {
-                    let e = cost.expected_task_cycles(task, TbuKindId(k as u32), tp.shards);
-                    expected[id.index() * kinds + k] = e.round().max(1.0) as Cycle;
-                }
-            }
-            BlockKind::Control(_) => {
-                let cp = plan.control(id).ok_or_else(|| incomplete(b))?;
-                if cp.cluster.index() >= machine.clusters.len() {
-                    return Err(incomplete(b));
-                }
-                homes.push(Vec::new());
-                shards.push(1);
-                cbu.push(cp.cluster);
-            }
-        }
-    }
-    let link_bw = machine.links.iter().map(|l| u64::from(l.bytes_per_cycle.max(1))).collect();
-    let link_lat = machine.links.iter().map(|l| u64::from(l.hop_latency_cycles)).collect();
-    Ok(engine::Env {
-        wf,
-        an,
-        machine,
-        cost,
-        plan,
-        prog: program::Program::new(wf, an),
-        seed: config.seed,
-        homes,
-        shards,
-        cbu,
-        expected,
-        kinds,
-        control_cycles: cost.control_cycles(),
-        link_bw,
-        link_lat,
-        local_bw: u64::from(machine.spec.die.noc.bytes_per_cycle.max(1)),
-        n_requests,
-        arrival_times,
-        trace: config.trace,
-    })
 }

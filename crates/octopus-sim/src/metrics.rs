@@ -1,9 +1,29 @@
 //! Run metrics: accumulated during the run ([`Accum`]), summarised as a [`SimResult`].
 //! Definitions are in `docs/schedulers.md`, section "Metrics".
 
+use octopus_owg::index::Idx;
+use octopus_owg::ir::Kernel;
 use serde::{Deserialize, Serialize};
 
 use crate::Cycle;
+use crate::state::Env;
+
+/// What the event loop accumulates for one LLM block.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LlmAccum {
+    pub sequences: u64,
+    pub tokens: u64,
+    pub steps: u64,
+    /// Sum over steps of (sequences in the step x its cycles), and of its cycles: their ratio is
+    /// the time-weighted mean batch.
+    pub sequence_cycles: u128,
+    pub step_cycles: u128,
+    pub max_batch: u32,
+    /// Per sequence: ready to done; for decode also time to first token, and time per output token.
+    pub latency: Vec<Cycle>,
+    pub ttft: Vec<Cycle>,
+    pub tpot: Vec<f64>,
+}
 
 /// Totals the event loop accumulates (TBU-cycles in `u128`, exact).
 #[derive(Clone, Debug, Default)]
@@ -11,6 +31,10 @@ pub(crate) struct Accum {
     pub busy: u128,
     pub reconfig: u128,
     pub transfer: u128,
+    /// Held for a gang still collecting its TBUs, or assigned and waiting for the gang's slowest member.
+    pub gang: u128,
+    /// In collectives between the shards of an execution.
+    pub collective: u128,
     pub idle_upstream: u128,
     pub idle_no_work: u128,
     /// Integral of requests in the system over time (request-cycles).
@@ -22,8 +46,13 @@ pub(crate) struct Accum {
     /// Shards ended (TBU executions).
     pub shards: u64,
     pub control_blocks: u64,
-    /// Drawn task cycles on the fastest TBU kind, summed.
+    /// TBU-cycles of the executions that do not batch: their drawn cycles on the fastest TBU
+    /// kind times their shards, summed.
     pub work: u128,
+    /// Per block that batches: lower bounds of its TBU time from operations and from bytes.
+    pub batched: Vec<(f64, f64)>,
+    /// Per block: its LLM statistics (empty for blocks that do not batch).
+    pub llm: Vec<LlmAccum>,
     /// Latest end of any request's critical path (arrival plus its longest chain of drawn costs).
     pub cp_bound: Cycle,
     pub makespan: Cycle,
@@ -32,9 +61,77 @@ pub(crate) struct Accum {
 }
 
 impl Accum {
-    pub(crate) fn new(requests: u64) -> Accum {
-        Accum { latencies: Vec::with_capacity(requests.min(1 << 24) as usize), ..Accum::default() }
+    pub(crate) fn new(env: &Env<'_>) -> Accum {
+        let n = env.wf.blocks.len();
+        Accum {
+            latencies: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
+            batched: vec![(0.0, 0.0); n],
+            llm: vec![LlmAccum::default(); n],
+            ..Accum::default()
+        }
     }
+
+    /// The work bound's TBU-cycles: every execution's share, a batched block's the larger of its
+    /// two bounds.
+    fn work_cycles(&self) -> u128 {
+        let batched: f64 = self.batched.iter().map(|&(c, m)| c.max(m)).sum();
+        self.work + batched.floor() as u128
+    }
+}
+
+/// The mean and two percentiles (nearest rank) of a sample, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    /// Mean.
+    pub mean_s: f64,
+    /// Median.
+    pub p50_s: f64,
+    /// 99th percentile.
+    pub p99_s: f64,
+}
+
+impl Quantiles {
+    /// Of values in cycles; `None` for an empty sample.
+    fn of(values: &[f64], hz: f64) -> Option<Quantiles> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_unstable_by(f64::total_cmp);
+        let n = v.len();
+        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1] / hz;
+        Some(Quantiles {
+            mean_s: v.iter().sum::<f64>() / n as f64 / hz,
+            p50_s: rank(0.50),
+            p99_s: rank(0.99),
+        })
+    }
+}
+
+/// What one LLM block did: its sequences, its batches' sizes, and its serving latencies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmResult {
+    /// The block's name.
+    pub block: String,
+    /// `prefill` or `decode`.
+    pub phase: String,
+    /// Sequences (executions) served.
+    pub sequences: u64,
+    /// Tokens generated (decode) or prompt tokens processed (prefill).
+    pub tokens: u64,
+    /// Batch steps run.
+    pub steps: u64,
+    /// Sequences per step, weighted by the steps' durations.
+    pub mean_batch: f64,
+    /// The largest batch a step served.
+    pub max_batch: u32,
+    /// From ready to done.
+    pub latency: Option<Quantiles>,
+    /// Decode: time to first token, from the call's start (the ready time of the `llm_prefill`
+    /// that fed it directly, else its own) to the end of its first step.
+    pub ttft: Option<Quantiles>,
+    /// Decode: time per output token after the first, `(end - first token) / (tokens - 1)`.
+    pub tpot: Option<Quantiles>,
 }
 
 /// Where TBU time went that was not computation, as fractions of all TBU time (TBUs x makespan).
@@ -47,8 +144,14 @@ pub struct Idle {
     pub upstream: f64,
     /// Loading a configuration.
     pub reconfig: f64,
-    /// Assigned, waiting for input data to cross the NoC (beyond the overlapping reconfiguration).
+    /// Assigned, waiting for input data to cross the NoC (beyond the overlapping load) or for the
+    /// control message that dispatched it; in a batch, waiting for a sequence to join.
     pub transfer: f64,
+    /// Held for a gang still collecting its TBUs, or assigned and waiting for the slowest
+    /// member of its gang to be ready.
+    pub gang: f64,
+    /// In collectives between the shards of one execution (all-reduce, gather).
+    pub collective: f64,
 }
 
 /// The summary of one run. Field names are a stable interface (`--format json`).
@@ -104,10 +207,18 @@ pub struct SimResult {
     pub work_bound_cycles: u64,
     /// `makespan_cycles / lower_bound_cycles` (at least 1).
     pub makespan_over_lower_bound: f64,
+    /// Time to first token over every decode sequence (`None` without LLM decode blocks).
+    pub ttft: Option<Quantiles>,
+    /// Time per output token over every decode sequence.
+    pub tpot: Option<Quantiles>,
+    /// Per LLM block: its batches and latencies.
+    pub llm: Vec<LlmResult>,
 }
 
 impl SimResult {
-    pub(crate) fn new(acc: &Accum, head: Head, tbus: usize, clock_ghz: f64) -> SimResult {
+    pub(crate) fn new(acc: &Accum, env: &Env<'_>, head: Head) -> SimResult {
+        let tbus = env.machine.tbus.len();
+        let clock_ghz = env.machine.spec.clock_ghz;
         let hz = clock_ghz * 1e9;
         let makespan = acc.makespan;
         let makespan_s = makespan as f64 / hz;
@@ -124,7 +235,35 @@ impl SimResult {
         let mean_latency = lat.iter().map(|&c| c as f64).sum::<f64>() / n.max(1) as f64 / hz;
         let tbu_time = (tbus as f64) * makespan as f64;
         let frac = |x: u128| if tbu_time > 0.0 { x as f64 / tbu_time } else { 0.0 };
-        let work_bound = acc.work.div_ceil(tbus.max(1) as u128) as u64;
+        let work_bound = acc.work_cycles().div_ceil(tbus.max(1) as u128) as u64;
+        let mut llm = Vec::new();
+        let (mut ttft, mut tpot) = (Vec::new(), Vec::new());
+        for (b, block) in env.wf.blocks.iter_enumerated() {
+            if !env.profile[b.index()].batched() {
+                continue;
+            }
+            let a = &acc.llm[b.index()];
+            let decode = matches!(block.task().map(|t| &t.kernel), Some(Kernel::LlmDecode { .. }));
+            let cycles = |v: &[Cycle]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+            ttft.extend(cycles(&a.ttft));
+            tpot.extend_from_slice(&a.tpot);
+            llm.push(LlmResult {
+                block: block.name.clone(),
+                phase: if decode { "decode" } else { "prefill" }.to_owned(),
+                sequences: a.sequences,
+                tokens: a.tokens,
+                steps: a.steps,
+                mean_batch: if a.step_cycles > 0 {
+                    a.sequence_cycles as f64 / a.step_cycles as f64
+                } else {
+                    0.0
+                },
+                max_batch: a.max_batch,
+                latency: Quantiles::of(&cycles(&a.latency), hz),
+                ttft: Quantiles::of(&cycles(&a.ttft), hz),
+                tpot: Quantiles::of(&a.tpot, hz),
+            });
+        }
         let lower = work_bound.max(acc.cp_bound);
         SimResult {
             scheduler: head.scheduler,
@@ -145,6 +284,8 @@ impl SimResult {
                 upstream: frac(acc.idle_upstream),
                 reconfig: frac(acc.reconfig),
                 transfer: frac(acc.transfer),
+                gang: frac(acc.gang),
+                collective: frac(acc.collective),
             },
             reconfigurations: acc.reconfigurations,
             noc_byte_hops: u64::try_from(acc.byte_hops).unwrap_or(u64::MAX),
@@ -156,6 +297,9 @@ impl SimResult {
             critical_path_cycles: acc.cp_bound,
             work_bound_cycles: work_bound,
             makespan_over_lower_bound: if lower > 0 { makespan as f64 / lower as f64 } else { 1.0 },
+            ttft: Quantiles::of(&ttft, hz),
+            tpot: Quantiles::of(&tpot, hz),
+            llm,
         }
     }
 }

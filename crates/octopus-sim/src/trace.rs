@@ -1,7 +1,8 @@
 //! The execution log of a run and its Chrome trace-event rendering (opens in Perfetto and
 //! `chrome://tracing`): one process per cluster, one thread (track) per TBU, plus one track per
-//! cluster for the NoC transfers it sends; a complete event (`"ph": "X"`) per task execution,
-//! reconfiguration, wait for inputs, and transfer.
+//! cluster for the NoC transfers it sends; a complete event (`"ph": "X"`) per execution,
+//! load, wait for inputs, collective, batch and transfer, and a counter track (`"ph": "C"`) per
+//! batch with its size at every step.
 
 use std::fmt::Write as _;
 
@@ -18,10 +19,21 @@ use crate::{Cycle, RequestId};
 pub enum TraceKind {
     /// A task computing on a TBU.
     Exec,
-    /// A TBU loading a configuration.
+    /// A TBU loading a configuration and its share of the block's resident bytes.
     Reconfig,
-    /// A TBU assigned a task, waiting for its inputs to arrive over the NoC.
+    /// A TBU assigned a task, waiting for its inputs to arrive over the NoC, or for its gang.
     WaitInputs,
+    /// The shards of a gang in their collectives (all-reduce, gather).
+    Collective,
+    /// A TBU serving a batch of an LLM block, from the gang's load to the batch's close.
+    Batch,
+    /// The sequences in a batch's step, at its start (an instant).
+    BatchSize {
+        /// The batch (its slot; a slot is reused after the batch closes).
+        batch: u32,
+        /// Sequences in the step.
+        size: u32,
+    },
     /// Data crossing the NoC from one cluster to another.
     Transfer {
         /// Sending cluster.
@@ -107,8 +119,24 @@ pub fn chrome_trace(events: &[TraceEvent], machine: &Machine, workflow: &Workflo
         let dur = (e.end - e.start) as f64 * us_per_cycle;
         let tid = e.tbu.map_or(noc_tid, |t| t.index());
         let req = e.request.map_or(-1, |r| i64::from(r.0));
+        if let TraceKind::BatchSize { batch, size } = e.kind {
+            let name = format!("batch {batch} ({})", name_of(e.block));
+            let _ = write!(
+                out,
+                r#"{{"ph":"C","name":{},"pid":{},"ts":{:.6},"args":{{"sequences":{size}}}}}"#,
+                serde_json::to_string(&name).expect("strings serialise"),
+                e.cluster.index(),
+                ts
+            );
+            continue;
+        }
         let (name, cat, extra) = match e.kind {
             TraceKind::Exec => (name_of(e.block).to_owned(), "exec", String::new()),
+            TraceKind::Collective => {
+                (format!("collective {}", name_of(e.block)), "collective", String::new())
+            }
+            TraceKind::Batch => (format!("batch {}", name_of(e.block)), "batch", String::new()),
+            TraceKind::BatchSize { .. } => unreachable!("written as a counter above"),
             TraceKind::Reconfig => (format!("reconfig {}", name_of(e.block)), "reconfig", String::new()),
             TraceKind::WaitInputs => (format!("inputs {}", name_of(e.block)), "transfer", String::new()),
             TraceKind::Transfer { from, to, bytes } => (

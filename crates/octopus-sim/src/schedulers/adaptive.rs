@@ -6,9 +6,10 @@
 //! it keeps busy (Little's law); its target share is that times `headroom`, at least 1.
 //! Shares change only when a TBU becomes free (re-assignment, never preemption), with hysteresis:
 //! a block gives a TBU back when it holds more than target x (1 + `hysteresis`), and takes the
-//! pool TBU it runs on when it holds fewer than target x (1 - `hysteresis`). The plan homes of
-//! dynamic blocks never become dedicated, so the pool always keeps them (with DDS on, a stable
-//! block whose dedicated TBUs are busy overflows into the pool, so its shards still spread).
+//! pool TBU it runs on when it holds fewer than target x (1 - `hysteresis`). The plan homes of a
+//! block never become dedicated to another, so every block keeps somewhere to run (with DDS on, a
+//! stable block whose dedicated TBUs are busy overflows into the pool). Shares are of one-TBU
+//! blocks: a gang's or a batch's TBUs are never dedicated.
 //!
 //! With DDS on, the shares are the stable blocks' dedicated TBUs (exclusive). With DDS off, every
 //! task block has a soft share starting from its plan homes: a TBU in a block's share counts as
@@ -19,7 +20,7 @@ use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
 use super::core::Core;
-use super::octopus::OctopusParams;
+use super::params::OctopusParams;
 use crate::Cycle;
 use crate::scheduler::{Ctx, TaskDone};
 
@@ -32,8 +33,6 @@ pub(crate) struct Adaptive {
     gap: Vec<f64>,
     last: Vec<Option<Cycle>>,
     svc: Vec<f64>,
-    /// Per TBU: a plan home of a block that is not stable (it stays in the pool).
-    pool_home: Vec<bool>,
     /// Soft shares' sizes (DDS off).
     soft: Vec<u32>,
     /// Members of some share, for the periodic check, and whether each TBU is listed.
@@ -43,6 +42,9 @@ pub(crate) struct Adaptive {
     /// yet": `on_tick` takes the member list while it runs, and rebuilding the shares then would
     /// forget the TBUs already in a share (and underflow their counts later).
     soft_ready: bool,
+    /// TBUs dedicated since the scheduler last looked (it checks that no queued work lost its
+    /// last TBU within reach).
+    pub dedicated_now: Vec<TbuId>,
 }
 
 impl Adaptive {
@@ -53,28 +55,24 @@ impl Adaptive {
             gap: Vec::new(),
             last: Vec::new(),
             svc: Vec::new(),
-            pool_home: Vec::new(),
             soft: Vec::new(),
             members: Vec::new(),
             listed: Vec::new(),
             soft_ready: false,
+            dedicated_now: Vec::new(),
         }
     }
 
     pub(crate) fn init(&mut self, ctx: &Ctx<'_>, core: &Core) {
-        let n = core.nblocks;
-        self.exclusive = core.dds_on;
+        let n = core.nblocks();
+        self.exclusive = core.dds_on();
         self.gap = vec![f64::INFINITY; n];
         self.last = vec![None; n];
-        self.svc = core.exp.iter().map(|&e| e as f64).collect();
-        self.pool_home = vec![false; ctx.tbu_count()];
-        for b in ctx.workflow().tasks().filter(|b| !core.stable[b.index()]) {
-            ctx.homes(b).iter().for_each(|h| self.pool_home[h.index()] = true);
-        }
+        self.svc = (0..n).map(|b| core.exp(b) as f64).collect();
         self.soft = vec![0; n];
         self.listed = vec![false; ctx.tbu_count()];
         if self.exclusive {
-            self.members = core.ded_homes.iter().flatten().copied().collect();
+            self.members = (0..n).flat_map(|b| core.ded_homes(b).iter().copied()).collect();
             self.members.iter().for_each(|t| self.listed[t.index()] = true);
         } else {
             for b in ctx.workflow().tasks() {
@@ -91,9 +89,12 @@ impl Adaptive {
         self.soft_ready = true;
         self.soft.iter_mut().for_each(|s| *s = 0);
         for b in ctx.workflow().tasks() {
+            if core.is_gang(b.index()) {
+                continue;
+            }
             for &h in ctx.homes(b) {
-                if core.affinity[h.index()].is_none() {
-                    core.affinity[h.index()] = Some(b);
+                if core.affinity(h.index()).is_none() {
+                    core.set_affinity(h.index(), Some(b));
                     self.soft[b.index()] += 1;
                     self.list(h);
                 }
@@ -131,32 +132,38 @@ impl Adaptive {
     }
 
     fn size(&self, core: &Core, b: usize) -> u32 {
-        if self.exclusive { core.ded_count[b] } else { self.soft[b] }
+        if self.exclusive { core.ded_count(b) } else { self.soft[b] }
     }
 
-    /// A task of `block` is about to start on `tbu`: a block below its share takes a pool TBU.
-    pub(crate) fn on_start(&mut self, ctx: &Ctx<'_>, core: &mut Core, block: BlockId, tbu: TbuId) {
+    /// A task of `block` is about to start on `tbus`: a one-TBU block below its share takes the
+    /// pool TBU it starts on.
+    pub(crate) fn on_start(&mut self, ctx: &Ctx<'_>, core: &mut Core, block: BlockId, tbus: &[TbuId]) {
         self.ensure_soft(ctx, core);
+        let &[tbu] = tbus else { return };
+        if core.is_gang(block.index()) {
+            return;
+        }
         let (b, t) = (block.index(), tbu.index());
         let low = self.target(ctx.now(), b) * (1.0 - self.params.hysteresis);
         if f64::from(self.size(core, b)) >= low {
             return;
         }
         if self.exclusive {
-            if core.stable[b]
+            if core.stable(b)
                 && core.dedicated_to(t).is_none()
-                && !self.pool_home[t]
+                && core.may_dedicate(t, block)
                 && ctx.reserved(tbu).is_none()
             {
                 core.dedicate(tbu, Some(block));
                 self.list(tbu);
+                self.dedicated_now.push(tbu);
             }
-        } else if core.affinity[t] != Some(block) {
-            if let Some(old) = core.affinity[t] {
+        } else if core.affinity(t) != Some(block) {
+            if let Some(old) = core.affinity(t) {
                 self.soft[old.index()] -= 1;
             }
             self.list(tbu);
-            core.affinity[t] = Some(block);
+            core.set_affinity(t, Some(block));
             self.soft[b] += 1;
         }
     }
@@ -166,7 +173,7 @@ impl Adaptive {
     pub(crate) fn on_idle(&mut self, ctx: &Ctx<'_>, core: &mut Core, tbu: TbuId) -> bool {
         self.ensure_soft(ctx, core);
         let t = tbu.index();
-        let owner = if self.exclusive { core.dedicated_to(t) } else { core.affinity[t] };
+        let owner = if self.exclusive { core.dedicated_to(t) } else { core.affinity(t) };
         let Some(block) = owner else { return false };
         let b = block.index();
         let high = (self.target(ctx.now(), b) * (1.0 + self.params.hysteresis)).ceil();
@@ -177,7 +184,7 @@ impl Adaptive {
         if self.exclusive {
             core.dedicate(tbu, None);
         } else {
-            core.affinity[t] = None;
+            core.set_affinity(t, None);
             self.soft[b] -= 1;
         }
         true
@@ -194,12 +201,12 @@ impl Adaptive {
         let members = std::mem::take(&mut self.members);
         let mut kept = Vec::with_capacity(members.len());
         for t in members {
-            let owner = if self.exclusive { core.dedicated_to(t.index()) } else { core.affinity[t.index()] };
+            let owner = if self.exclusive { core.dedicated_to(t.index()) } else { core.affinity(t.index()) };
             if owner.is_none() {
                 self.listed[t.index()] = false;
                 continue;
             }
-            if ctx.is_idle(t) && core.held[t.index()].is_none() && self.on_idle(ctx, core, t) {
+            if ctx.is_idle(t) && self.on_idle(ctx, core, t) {
                 self.listed[t.index()] = false;
                 released.push(t);
             } else {

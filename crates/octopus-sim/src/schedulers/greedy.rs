@@ -1,18 +1,78 @@
 //! `greedy`: work-conserving and indiscriminate. One machine-wide FIFO of ready tasks; a ready task
-//! goes to the TBU that has been idle longest, whatever it is configured for and wherever its
-//! inputs are; a TBU that becomes free takes the oldest ready task.
+//! starts on the TBUs that have been idle longest, whatever they are configured for and wherever
+//! its inputs are; a TBU that becomes free serves the oldest queued task. A task of a batched block
+//! first joins any running batch of its block with room (the first opened). The oldest queued
+//! task is served first, strictly: while its gang collects its TBUs, the TBUs that free are held
+//! for it (first come, first served, so a large gang is never starved by small tasks).
 
 use std::collections::VecDeque;
 
 use octopus_hw::TbuId;
 
-use crate::scheduler::{Ctx, QueueId, Scheduler, TaskRef};
+use crate::scheduler::{BatchId, Ctx, QueueId, Scheduler, TaskRef};
 
 /// The `greedy` baseline.
 #[derive(Clone, Debug, Default)]
 pub struct Greedy {
     /// Idle TBUs, longest idle first.
     idle: VecDeque<TbuId>,
+    /// Scratch for a gang.
+    gang: Vec<TbuId>,
+}
+
+impl Greedy {
+    /// The first running batch of the task's block with room, if it batches.
+    fn batch_for(ctx: &Ctx<'_>, task: TaskRef) -> Option<BatchId> {
+        let v = ctx.task(task);
+        if !v.batched {
+            return None;
+        }
+        ctx.batches(v.block).find(|&b| ctx.batch(b).has_room())
+    }
+
+    /// Starts `task` on the TBUs held for it and the longest-idle ones, if there are enough.
+    fn try_start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) -> bool {
+        let k = ctx.shards(ctx.task(task).block) as usize;
+        let held = ctx.held_tbus(task).len();
+        if held + self.idle.len() < k {
+            return false;
+        }
+        self.gang.clear();
+        self.gang.extend_from_slice(ctx.held_tbus(task));
+        self.gang.extend(self.idle.drain(..k - held));
+        let gang = std::mem::take(&mut self.gang);
+        ctx.assign_gang(task, &gang);
+        self.gang = gang;
+        true
+    }
+
+    /// Serves the queue from its head while it can: joins, starts, or holds every idle TBU for
+    /// the head's gang.
+    fn drain(&mut self, ctx: &mut Ctx<'_>) {
+        while let Some(head) = ctx.queue_front(QueueId::Global) {
+            if let Some(b) = Self::batch_for(ctx, head) {
+                self.release_held(ctx, head);
+                ctx.join(head, b);
+                continue;
+            }
+            if self.try_start(ctx, head) {
+                continue;
+            }
+            while let Some(t) = self.idle.pop_front() {
+                ctx.hold(head, t);
+            }
+            return;
+        }
+    }
+
+    /// Lets the TBUs held for `task` go back to the idle list (at its front: they have waited longest).
+    fn release_held(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
+        let held = ctx.held_tbus(task).to_vec();
+        for &t in held.iter().rev() {
+            ctx.release(t);
+            self.idle.push_front(t);
+        }
+    }
 }
 
 impl Scheduler for Greedy {
@@ -25,16 +85,30 @@ impl Scheduler for Greedy {
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
-        match self.idle.pop_front() {
-            Some(tbu) => ctx.assign(task, tbu),
-            None => ctx.enqueue(task, QueueId::Global),
+        if let Some(b) = Self::batch_for(ctx, task) {
+            return ctx.join(task, b);
         }
+        if ctx.queue_len(QueueId::Global) == 0 && self.try_start(ctx, task) {
+            return;
+        }
+        ctx.enqueue(task, QueueId::Global);
+        self.drain(ctx);
     }
 
     fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
-        match ctx.queue_front(QueueId::Global) {
-            Some(t) => ctx.assign(t, tbu),
-            None => self.idle.push_back(tbu),
+        self.idle.push_back(tbu);
+        self.drain(ctx);
+    }
+
+    fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, batch: BatchId) {
+        let block = ctx.batch(batch).block;
+        while ctx.batch(batch).has_room() {
+            let Some(task) = ctx.queue_iter(QueueId::Global).find(|&t| ctx.task(t).block == block) else {
+                return;
+            };
+            self.release_held(ctx, task);
+            ctx.join(task, batch);
         }
+        self.drain(ctx);
     }
 }

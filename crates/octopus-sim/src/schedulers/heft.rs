@@ -6,10 +6,13 @@
 //! differs from HEFT's estimate only where the simulator charges what HEFT does not model (inputs
 //! are pulled when a task starts, links are shared, a TBU reconfigures between blocks).
 //!
-//! HEFT schedules a fixed task graph, so workflows with control blocks are refused before the run.
+//! HEFT schedules a fixed task graph of one-processor tasks, so workflows with control blocks, and
+//! plans that run a block as a gang of several TBUs or as batches (LLM blocks), are refused
+//! before the run.
 
 use std::collections::BTreeMap;
 
+use octopus_compiler::Plan;
 use octopus_hw::{Machine, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::Workflow;
@@ -47,8 +50,23 @@ impl Scheduler for Heft {
         "heft"
     }
 
-    fn accepts(&self, workflow: &Workflow, machine: &Machine) -> Result<(), String> {
+    fn accepts(&self, workflow: &Workflow, machine: &Machine, plan: &Plan) -> Result<(), String> {
         let cost = octopus_hw::CostModel::new(machine);
+        for t in &plan.tasks {
+            let task = workflow.blocks[t.block].task().expect("the plan's tasks are task blocks");
+            if cost.profile(task).batched() {
+                return Err(format!(
+                    "block `{}` batches (an LLM block); HEFT schedules one task per processor",
+                    t.name
+                ));
+            }
+            if t.shards > 1 {
+                return Err(format!(
+                    "block `{}` runs as a gang of {} TBUs; HEFT schedules one task per processor",
+                    t.name, t.shards
+                ));
+            }
+        }
         octopus_compiler::heft::for_workflow(workflow, machine, &cost).map(|_| ()).map_err(|e| e.to_string())
     }
 
@@ -83,10 +101,6 @@ impl Scheduler for Heft {
     }
 
     fn on_task_done(&mut self, _ctx: &mut Ctx<'_>, done: &TaskDone) {
-        // The shards of a sharded block all run on its one TBU; the block counts once, at the last.
-        if !done.complete {
-            return;
-        }
         let key = (done.request.0, done.tbu.0);
         let finished = self.progress.entry(key).or_insert(0);
         *finished += 1;

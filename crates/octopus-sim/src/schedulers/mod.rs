@@ -8,7 +8,9 @@ mod dds;
 mod diffusion;
 mod greedy;
 mod heft;
+mod homes;
 mod octopus;
+mod params;
 mod proactive;
 mod queues;
 mod reactive;
@@ -16,9 +18,10 @@ mod static_homes;
 
 pub use greedy::Greedy;
 pub use heft::Heft;
+pub use homes::{Homes, place_on_homes};
 pub use octopus::{Features, Mode, Octopus, OctopusParams};
 pub use reactive::{Reactive, ReactiveParams};
-pub use static_homes::{Static, place_on_homes};
+pub use static_homes::Static;
 
 use crate::SimError;
 use crate::scheduler::Scheduler;
@@ -50,7 +53,7 @@ pub fn scheduler_names() -> &'static [&'static str] {
 /// A fresh scheduler by name, with its default parameters.
 pub fn make_scheduler(name: &str) -> Result<Box<dyn Scheduler>, SimError> {
     Ok(match name {
-        "static" => Box::new(Static),
+        "static" => Box::new(Static::default()),
         "reactive" => Box::new(Reactive::new(ReactiveParams::default())),
         "greedy" => Box::new(Greedy::default()),
         "heft" => Box::new(Heft::default()),

@@ -4,108 +4,54 @@
 //! machines, cluster-local scheduling with diffusion load balancing ([`super::diffusion`]).
 //!
 //! What every variant shares lives in [`super::core`]: ready tasks wait in per-domain, per-block
-//! priority queues; a ready task goes to the best idle TBU found by a ring search from where its
-//! input data is; a TBU that becomes free pulls the best queued task it may run. A *domain* is
-//! the set of TBUs one decision point schedules: the whole die on a single-die machine, one
-//! cluster on a multi-die one ([`Mode::Local`]), or the whole machine with decisions taken at the
-//! centre ([`Mode::Central`]). Rules, parameters and reasons are in `docs/schedulers.md`.
+//! priority queues, and one invariant keeps them moving (an idle TBU and a queued task it may run
+//! never coexist within reach, but for a timed wait). A ready task goes to the best idle TBU (or
+//! gang, or batch) that DDS finds from where its input data is; a TBU that becomes available is
+//! offered to the queues within its reach. A *domain* is the set of TBUs one decision point
+//! schedules: the whole die on a single-die machine, one cluster on a multi-die one
+//! ([`Mode::Local`]; gangs and batches per die), or the whole machine with decisions taken at
+//! the centre ([`Mode::Central`]). Rules, parameters and reasons are in `docs/schedulers.md`.
 
 use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
-use rand::Rng;
 
 use super::adaptive::Adaptive;
-use super::core::Core;
+use super::core::{Core, Policy, rings};
 use super::dds::{Dds, Placement};
 use super::diffusion::Diffusion;
+pub use super::params::{Features, Mode, OctopusParams};
 use super::proactive::Proactive;
-use crate::scheduler::{ControlEvent, Ctx, Scheduler, TaskDone, TaskRef};
+use crate::scheduler::{BatchId, ControlEvent, Ctx, Scheduler, TaskDone, TaskRef};
 use crate::{Cycle, RequestId};
-
-/// Where scheduling decisions are taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// [`Mode::Die`] on a single-die machine, [`Mode::Local`] otherwise.
-    Auto,
-    /// One decision point per die, scheduling all of the die's TBUs (control latency on a die is
-    /// a few cycles, negligible against task times).
-    Die,
-    /// One decision point per cluster (its CBU): no global scheduler; tasks may go to mesh
-    /// neighbours at the cost of control messages, and diffusion balances queued load.
-    Local,
-    /// One decision point for the whole machine at its centre cluster; every decision pays the
-    /// control-network round trip to the centre and queues at the centre's CBU.
-    Central,
-}
-
-/// Which strategies are on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Features {
-    /// Discriminate Dual-Scheduling: dedicated warm TBUs for stable blocks, warm-and-near dispatch.
-    pub dds: bool,
-    /// Adaptive TBU Scheduling: EWMA load estimates resize each block's share of TBUs.
-    pub adaptive: bool,
-    /// Proactive Cluster Scheduling: forecasts at control blocks pre-configure TBUs and order work.
-    pub proactive: bool,
-    /// Where decisions are taken.
-    pub mode: Mode,
-}
-
-/// Parameters of [`Octopus`]; defaults and reasons in `docs/schedulers.md`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OctopusParams {
-    /// EWMA weight of a new observation (arrival gap, service time).
-    pub ewma: f64,
-    /// A block's target share is its offered load (lambda x s, in TBUs) times this.
-    pub headroom: f64,
-    /// Relative hysteresis band around the target share.
-    pub hysteresis: f64,
-    /// Diffusion coefficient: the fraction of a load difference moved to a neighbour per period.
-    pub alpha: f64,
-    /// Tick period; `None`: a quarter of the visit-weighted mean expected task duration.
-    pub period: Option<Cycle>,
-    /// A proactive reservation lapses after this many reconfiguration times.
-    pub reserve_expiry: u64,
-    /// Ring radius (hops) a cluster-local decision point may dispatch to ([`Mode::Local`]).
-    pub radius: u32,
-}
-
-impl Default for OctopusParams {
-    fn default() -> Self {
-        OctopusParams {
-            ewma: 0.125,
-            headroom: 1.25,
-            hysteresis: 0.5,
-            alpha: 0.2,
-            period: None,
-            reserve_expiry: 4,
-            radius: 1,
-        }
-    }
-}
-
-/// A queue head a pulling TBU may take, and the most it could be worth to it.
-#[derive(Clone, Copy, Debug)]
-struct Candidate {
-    bound: i128,
-    d: usize,
-    b: usize,
-    c: ClusterId,
-    task: TaskRef,
-}
 
 /// The Octopus scheduler; see the module docs.
 pub struct Octopus {
     name: String,
     features: Features,
-    pub(crate) core: Core,
+    core: Core,
     dds: Dds,
     adaptive: Option<Adaptive>,
     proactive: Option<Proactive>,
     diffusion: Option<Diffusion>,
-    /// Scratch of [`Octopus::pull`], reused so a pull allocates nothing.
-    cands: Vec<Candidate>,
+}
+
+/// The strategies' part in the core's decisions: DDS prices, Adaptive notes starts.
+struct Parts<'a> {
+    dds: &'a Dds,
+    adaptive: Option<&'a mut Adaptive>,
+}
+
+impl Policy for Parts<'_> {
+    fn cost(&self, ctx: &Ctx<'_>, task: TaskRef, block: BlockId, tbu: TbuId) -> Cycle {
+        self.dds.cost(ctx, task, block, tbu)
+    }
+
+    fn starting(&mut self, ctx: &Ctx<'_>, core: &mut Core, block: BlockId, tbus: &[TbuId]) {
+        if let Some(a) = self.adaptive.as_deref_mut() {
+            a.on_start(ctx, core, block, tbus);
+        }
+    }
 }
 
 impl Octopus {
@@ -119,7 +65,6 @@ impl Octopus {
             adaptive: features.adaptive.then(|| Adaptive::new(params)),
             proactive: features.proactive.then(Proactive::default),
             diffusion: None,
-            cands: Vec::new(),
         }
     }
 
@@ -146,6 +91,11 @@ impl Octopus {
         self.features
     }
 
+    /// Tasks diffusion has moved between clusters so far.
+    pub fn diffusion_moves(&self) -> u64 {
+        self.diffusion.as_ref().map_or(0, |d| d.moved)
+    }
+
     /// The priority of a ready task: the forecast total work of its request (proactive; older
     /// requests first among equal forecasts), else older requests first.
     fn key(&self, ctx: &Ctx<'_>, req: RequestId) -> u64 {
@@ -155,143 +105,134 @@ impl Octopus {
         }
     }
 
-    /// Takes `tbu` (idle, eligible for something) and gives it the best queued task it may run;
-    /// whether it found one.
-    fn pull(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) -> bool {
-        let here = ctx.cluster_of(tbu);
-        let t = tbu.index();
-        let only = match ctx.reserved(tbu) {
-            Some(r) if !self.core.lapsed(ctx, tbu) => Some(r),
-            _ => self.core.dedicated_to(t),
-        };
-        let radius = if self.core.mode == Mode::Local { self.core.params.radius } else { 0 };
-        let core = &self.core;
-        // The head of every queue in reach, with the most it could be worth (its key and warm bonus:
-        // the cost it pays is never negative). They are priced best bound first, and pricing stops
-        // as soon as no bound left can reach the best value: the cost model runs for a handful of
-        // the candidates, with the same result as pricing all of them.
-        let mut cands = std::mem::take(&mut self.cands);
-        cands.clear();
-        let mut look = |c: ClusterId| {
-            let d = core.domain(c);
-            if core.queued_n[d] == 0 {
-                return;
-            }
-            let mut candidate = |b: usize| {
-                let Some(e) = core.peek(d, b) else { return };
-                let bonus =
-                    if core.affinity[t] == Some(BlockId(b as u32)) { ctx.reconfig_cycles(tbu) } else { 0 };
-                cands.push(Candidate { bound: i128::from(e.key) + i128::from(bonus), d, b, c, task: e.task });
-            };
-            match only {
-                Some(b) => candidate(b.index()),
-                None => core.queued_blocks(d, candidate),
-            }
-        };
-        if radius == 0 {
-            look(here);
-        } else {
-            core.reach(ctx, here, |c, _| {
-                look(c);
-                true
-            });
+    /// Offers an available TBU to the queues within its reach; with nothing to run, Adaptive may
+    /// give it back to the pool, and it is offered again.
+    fn offer(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
+        let mut pol = Parts { dds: &self.dds, adaptive: self.adaptive.as_mut() };
+        if self.core.offer(ctx, tbu, &mut pol) {
+            return self.repair(ctx);
         }
-        cands.sort_unstable_by(|x, y| y.bound.cmp(&x.bound).then((x.d, x.b).cmp(&(y.d, y.b))));
-        let mut best: Option<(i128, usize, usize, ClusterId)> = None;
-        for x in &cands {
-            if best.is_some_and(|(v, ..)| x.bound < v) {
-                break;
-            }
-            let cost = self.dds.pull_cost(ctx, core, x.task, BlockId(x.b as u32), tbu)
-                + if x.c == here { 0 } else { 2 * ctx.cost().control_message_cycles(ctx.hops(x.c, here)) };
-            let value = x.bound - i128::from(cost);
-            if best.is_none_or(|(v, bd, bb, _)| value > v || (value == v && (x.d, x.b) < (bd, bb))) {
-                best = Some((value, x.d, x.b, x.c));
-            }
-        }
-        self.cands = cands;
-        let Some((_, d, b, c)) = best else { return false };
-        let e = self.core.pop(d, b).expect("peeked");
-        let latency = if c == here {
-            match self.core.mode {
-                Mode::Central => self.core.latency(ctx, here, here, true),
-                _ => 0,
-            }
-        } else {
-            2 * ctx.cost().control_message_cycles(ctx.hops(c, here))
-        };
-        self.start(ctx, e.task, tbu, latency);
-        true
-    }
-
-    /// Dispatches, letting the components note it.
-    fn start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, tbu: TbuId, latency: Cycle) {
-        let block = ctx.task(task).block;
-        if let Some(a) = &mut self.adaptive {
-            a.on_start(ctx, &mut self.core, block, tbu);
-        }
-        self.core.dispatch(ctx, task, tbu, latency);
-    }
-
-    /// Idle dedicated plan homes of blocks with queued tasks pull. A stable task may queue to wait
-    /// for a busy dedicated TBU while another of its dedicated TBUs is idle (the idle one already
-    /// had its `on_tbu_free`); without this sweep, it could wait for ever.
-    fn sweep(&mut self, ctx: &mut Ctx<'_>) {
-        if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
-            return;
-        }
-        for b in 0..self.core.nblocks {
-            let block = BlockId(b as u32);
-            if !self.core.stable[b] || ctx.queued_of_block(block) == 0 {
-                continue;
-            }
-            for k in 0..self.core.ded_homes[b].len() {
-                let h = self.core.ded_homes[b][k];
-                if self.core.dedicated_to(h.index()) == Some(block)
-                    && ctx.is_idle(h)
-                    && self.core.held[h.index()].is_none()
-                {
-                    self.pull(ctx, h);
-                }
-            }
-        }
-    }
-
-    /// One decision point per die or per machine: every tick, the idle TBUs of a domain with queued
-    /// work pull. An idle TBU otherwise looks for work only when it becomes free, so a task queued
-    /// after it went idle (a stable task that chose to wait for its busy dedicated TBU, say) would
-    /// wait for the TBUs that still free, however many others idle: a decision to wait now lasts at
-    /// most one period. (Per cluster, diffusion's hand-over and the second-choice probe do this.)
-    fn revisit(&mut self, ctx: &mut Ctx<'_>) {
-        if self.core.mode == Mode::Local {
-            return;
-        }
-        for c in (0..ctx.cluster_count() as u32).map(ClusterId) {
-            if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
-                return;
-            }
-            // A pull runs the pulling TBU only, so the cluster's other TBUs keep their state.
-            if self.core.queued_n[self.core.domain(c)] == 0 || ctx.all_running(c) {
-                continue;
-            }
-            for t in ctx.machine().clusters[c].tbus() {
-                if ctx.queued_total() == 0 || ctx.idle_count() == 0 {
-                    return;
-                }
-                let d = self.core.domain(c);
-                if self.core.queued_n[d] > 0 && ctx.is_idle(t) && self.core.held[t.index()].is_none() {
-                    self.pull(ctx, t);
-                }
-            }
-        }
-    }
-
-    /// What an idle TBU with nothing to run does: adaptive may release or pre-warm it.
-    fn rest(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
         if let Some(a) = &mut self.adaptive
             && a.on_idle(ctx, &mut self.core, tbu)
         {
-            self.pull(ctx, tbu);
+            let mut pol = Parts { dds: &self.dds, adaptive: self.adaptive.as_mut() };
+            self.core.offer(ctx, tbu, &mut pol);
+        }
+        self.repair(ctx);
+    }
+
+    /// Places a task (ready, or moved by diffusion) whose data is at `src`, after `latency` cycles
+    /// of control messages already spent on it: runs, joins, waits or queues it.
+    fn place(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, src: ClusterId, latency: Cycle, key: u64) {
+        let v = ctx.task(task);
+        if self.core.is_gang(v.block.index()) {
+            let pol = Parts { dds: &self.dds, adaptive: None };
+            match self.dds.place_gang(ctx, &mut self.core, task, src, &pol) {
+                Placement::Join(b) => ctx.join(task, b),
+                Placement::Gang(gang, l) => self.start(ctx, task, &gang, latency + l),
+                _ => {
+                    let d = self.feasible_domain(ctx, v.block, src);
+                    let mut pol = Parts { dds: &self.dds, adaptive: self.adaptive.as_mut() };
+                    self.core.queue_gang(ctx, d, key, task, &mut pol);
+                }
+            }
+            return;
+        }
+        match self.dds.place(ctx, &mut self.core, task, src) {
+            Placement::Run(tbu, l) => self.start(ctx, task, &[tbu], latency + l),
+            Placement::Wait(deadline) => {
+                let d = self.core.domain(src);
+                self.core.push(ctx, d, key, task);
+                self.core.wait(ctx, task, deadline);
+            }
+            _ => {
+                // Queued only within reach of a TBU that may run it.
+                let at = if self.core.able_near(ctx, src, v.block) {
+                    src
+                } else {
+                    self.nearest_able(ctx, v.block, src)
+                };
+                let d = self.core.domain(at);
+                self.core.push(ctx, d, key, task);
+            }
+        }
+    }
+
+    /// The nearest cluster to `src` within reach of which some TBU may run `block`.
+    fn nearest_able(&self, ctx: &Ctx<'_>, block: BlockId, src: ClusterId) -> ClusterId {
+        let mut found = src;
+        rings(ctx, src, ctx.machine().diameter(), |c, _| {
+            if self.core.able(ctx, c, block) {
+                found = c;
+                return false;
+            }
+            true
+        });
+        found
+    }
+
+    /// The gang domain of `src`'s die if enough of its TBUs may run the block's gangs, else the
+    /// nearest die's that has.
+    fn feasible_domain(&self, ctx: &Ctx<'_>, block: BlockId, src: ClusterId) -> usize {
+        let k = ctx.shards(block) as usize;
+        let d = self.core.domain_for(ctx, block, src);
+        if self.core.able_in_domain(ctx, d, block) >= k {
+            return d;
+        }
+        let mut found = d;
+        rings(ctx, src, ctx.machine().diameter(), |c, _| {
+            let dc = self.core.domain_for(ctx, block, c);
+            if self.core.able_in_domain(ctx, dc, block) >= k {
+                found = dc;
+                return false;
+            }
+            true
+        });
+        found
+    }
+
+    /// Starts a task on TBUs, letting Adaptive note it.
+    fn start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, tbus: &[TbuId], latency: Cycle) {
+        let block = ctx.task(task).block;
+        if let Some(a) = &mut self.adaptive {
+            a.on_start(ctx, &mut self.core, block, tbus);
+        }
+        ctx.dispatch(task, tbus, latency);
+    }
+
+    /// After a dedication, work queued within reach of the TBU that no TBU there may run any more
+    /// moves to where one may.
+    fn repair(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(a) = &mut self.adaptive else { return };
+        if a.dedicated_now.is_empty() {
+            return;
+        }
+        let tbus = std::mem::take(&mut a.dedicated_now);
+        for t in tbus {
+            let c = ctx.cluster_of(t);
+            let mut domains: Vec<(usize, ClusterId)> = Vec::new();
+            self.core.reach(ctx, c, |cl, _| {
+                let d = self.core.domain(cl);
+                if !domains.iter().any(|&(x, _)| x == d) {
+                    domains.push((d, cl));
+                }
+                true
+            });
+            for (d, cl) in domains {
+                let mut stranded = Vec::new();
+                self.core.queued_blocks(d, |b| stranded.push(b));
+                for b in stranded {
+                    let block = BlockId(b as u32);
+                    if self.core.is_gang(b) || self.core.able_near(ctx, cl, block) {
+                        continue;
+                    }
+                    while let Some(e) = self.core.pop(d, b) {
+                        let to = self.nearest_able(ctx, block, cl);
+                        let latency = ctx.cost().control_message_cycles(ctx.hops(cl, to));
+                        self.place(ctx, e.task, to, latency, e.key);
+                    }
+                }
+            }
         }
     }
 }
@@ -308,19 +249,15 @@ impl Scheduler for Octopus {
             a.init(ctx, &self.core);
         }
         if let Some(p) = &mut self.proactive {
-            p.init(ctx);
+            p.init(ctx, self.core.params().reserve_expiry);
         }
-        if self.core.mode == Mode::Local {
+        if self.core.mode() == Mode::Local {
             self.diffusion = Some(Diffusion::new(ctx));
         }
     }
 
     fn tick_period(&self) -> Option<Cycle> {
-        let needed = self.core.dds_on
-            || self.adaptive.is_some()
-            || self.proactive.is_some()
-            || self.diffusion.is_some();
-        needed.then_some(self.core.period)
+        (self.adaptive.is_some() || self.diffusion.is_some()).then_some(self.core.period())
     }
 
     fn on_arrival(&mut self, ctx: &mut Ctx<'_>, request: RequestId) {
@@ -328,7 +265,7 @@ impl Scheduler for Octopus {
         if let Some(p) = &mut self.proactive {
             p.on_arrival(request);
         }
-        if self.core.mode != Mode::Local {
+        if self.core.mode() != Mode::Local {
             return;
         }
         let entry = ctx.analysis().entries.iter().copied().find(|&b| !ctx.homes(b).is_empty());
@@ -342,58 +279,46 @@ impl Scheduler for Octopus {
             }
             (None, None) => anchor,
         };
-        if self.core.admit.len() <= r {
-            self.core.admit.resize(r + 1, ClusterId(0));
-        }
-        self.core.admit[r] = cluster;
+        self.core.admit(r, cluster);
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
         let v = ctx.task(task);
-        let fallback = match self.core.mode {
-            Mode::Local => self.core.admit.get(v.request.0 as usize).copied().unwrap_or(ctx.cbu_of(v.block)),
+        let fallback = match self.core.mode() {
+            Mode::Local => self.core.admitted(v.request.0 as usize).unwrap_or(ctx.cbu_of(v.block)),
             _ => ctx.cbu_of(v.block),
         };
-        // A shard starts from a home of its own: request r's shard s at home (r k + s) mod homes, so
-        // one execution's shards spread over k homes and successive requests over all of them.
-        // (Decisions local to one cluster could not spread a gang of hundreds of shards.)
-        let homes = ctx.homes(v.block);
-        let src = if self.core.mode == Mode::Local && v.shards > 1 && !homes.is_empty() {
-            let i = (v.request.0 as usize * v.shards as usize + v.shard as usize) % homes.len();
-            ctx.cluster_of(homes[i])
-        } else {
-            Core::source(ctx, task, fallback)
-        };
+        let src = Core::source(ctx, task, fallback);
         if let Some(a) = &mut self.adaptive {
             a.on_ready(ctx, v.block);
         }
         let key = self.key(ctx, v.request);
-        match self.dds.place(ctx, &mut self.core, task, src) {
-            Placement::Run(tbu, latency) => return self.start(ctx, task, tbu, latency),
-            Placement::Full if self.core.mode == Mode::Local => {
-                // Nothing free within reach: before queueing here, the CBU probes one other
-                // cluster drawn at random from the whole machine (the power of two choices,
-                // Mitzenmacher 2001) and sends the task to a TBU free near it, paying the probe's
-                // round trip. Diffusion alone spreads a burst only a hop per period.
-                let other = ClusterId(self.core.rng.random_range(0..ctx.cluster_count() as u32));
-                let probe = 2 * ctx.cost().control_message_cycles(ctx.hops(src, other));
-                if let Placement::Run(tbu, latency) = self.dds.place(ctx, &mut self.core, task, other) {
-                    return self.start(ctx, task, tbu, probe + latency);
-                }
-            }
-            Placement::Wait | Placement::Full => {}
-        }
-        let d = self.core.domain(src);
-        self.core.push(ctx, d, key, task);
+        self.place(ctx, task, src, 0, key);
+        self.repair(ctx);
     }
 
     fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
-        if let Some(task) = self.core.held[tbu.index()].take() {
-            ctx.assign(task, tbu);
-            return;
+        self.offer(ctx, tbu);
+    }
+
+    fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, batch: BatchId) {
+        let bv = ctx.batch(batch);
+        let block = bv.block;
+        let d = self.core.domain_for(ctx, block, bv.cluster);
+        // The collector first: it has waited longest among the gangs of its domain.
+        if self.core.collector(d).is_some_and(|e| ctx.task(e.task).block == block)
+            && let Some((task, held)) = self.core.collector_joins(ctx, d)
+        {
+            ctx.join(task, batch);
+            let mut pol = Parts { dds: &self.dds, adaptive: self.adaptive.as_mut() };
+            self.core.settle_collector(ctx, d, &mut pol);
+            for t in held {
+                self.offer(ctx, t);
+            }
         }
-        if !self.pull(ctx, tbu) {
-            self.rest(ctx, tbu);
+        while ctx.batch(batch).has_room() {
+            let Some(e) = self.core.pop(d, block.index()) else { break };
+            ctx.join(e.task, batch);
         }
     }
 
@@ -412,31 +337,37 @@ impl Scheduler for Octopus {
         }
     }
 
-    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(d) = &mut self.diffusion {
-            d.step(ctx, &mut self.core, &self.dds);
-        }
-        self.sweep(ctx);
-        // Lapsed reservations look for work.
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        // Lapsed reservations and timed waits: the TBUs they kept from work are offered again.
         let lapsed = match &mut self.proactive {
             Some(p) => p.lapsed(ctx, &self.core),
             None => Vec::new(),
         };
         for t in lapsed {
-            if ctx.is_idle(t) && self.core.held[t.index()].is_none() && !self.pull(ctx, t) {
-                self.rest(ctx, t);
+            self.offer(ctx, t);
+        }
+        for d in self.core.lapse_waits(ctx) {
+            for t in self.core.idle_in_reach(ctx, d) {
+                self.offer(ctx, t);
             }
         }
-        // Dedicated TBUs whose block's share shrank are released and look for work.
+    }
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(diffusion) = &mut self.diffusion {
+            for m in diffusion.step(ctx, &mut self.core) {
+                let latency = ctx.cost().control_message_cycles(ctx.hops(m.from, m.to));
+                self.place(ctx, m.entry.task, m.to, latency, m.entry.key);
+            }
+        }
+        // Shares above their block's target give TBUs back to the pool; they look for work.
         let released = match &mut self.adaptive {
             Some(a) => a.on_tick(ctx, &mut self.core),
             None => Vec::new(),
         };
         for t in released {
-            if ctx.is_idle(t) && self.core.held[t.index()].is_none() {
-                self.pull(ctx, t);
-            }
+            self.offer(ctx, t);
         }
-        self.revisit(ctx);
+        self.repair(ctx);
     }
 }

@@ -5,10 +5,12 @@
 //! - the task blocks its flows lead to first (through other control blocks) are forecast, with
 //!   multiplicity (a map of width 8 forecasts 8 instances of each first body task); for each,
 //!   idle pool TBUs near the control block's cluster (where the data will be) are configured
-//!   for it and reserved for it *before* the tasks arrive, up to the forecast count minus the
-//!   TBUs already warm or being prepared for it. Only TBUs whose configured block has no queued
-//!   work are taken, so the pre-configuration uses otherwise idle time. A reservation lapses
-//!   after `reserve_expiry` reconfiguration times.
+//!   for it (its configuration and resident bytes loaded) and reserved for it *before* the tasks
+//!   arrive, up to the forecast count minus the TBUs already warm or being prepared for it. Only
+//!   TBUs whose configured block has no queued work are taken, so the pre-configuration uses
+//!   otherwise idle time. A reservation lapses after `reserve_expiry` reconfiguration times (a
+//!   deadline the scheduler is woken at). Gangs and batches are not prepared: a batch's gang is
+//!   warm while it runs.
 //! - each request's forecast total work (expected work per request from the analysis, corrected
 //!   at each outcome by the difference between the drawn and the expected branch, loop count or
 //!   width, times the expected work of one alternative, iteration or copy) orders the queues:
@@ -52,10 +54,13 @@ pub(crate) struct Proactive {
     forecast: Vec<(BlockId, u64)>,
     /// Scratch: the TBUs `prepare` picks (reused, so a forecast allocates nothing).
     picks: Vec<TbuId>,
+    /// A reservation lapses after this many reconfiguration times.
+    expiry: u64,
 }
 
 impl Proactive {
-    pub(crate) fn init(&mut self, ctx: &Ctx<'_>) {
+    pub(crate) fn init(&mut self, ctx: &Ctx<'_>, expiry: u64) {
+        self.expiry = expiry;
         let wf = ctx.workflow();
         let an = ctx.analysis();
         let nb = wf.blocks.len();
@@ -143,7 +148,7 @@ impl Proactive {
 
     pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
         let r = done.request.0 as usize;
-        let e = core.exp[done.block.index()] as f64;
+        let e = core.exp(done.block.index()) as f64 * f64::from(done.shards);
         if let Some(&c) = self.admitted.get(r)
             && c != u32::MAX
         {
@@ -206,7 +211,7 @@ impl Proactive {
 
     /// Configures and reserves idle pool TBUs near `at` for `m` coming tasks of `block`.
     fn prepare(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, block: BlockId, m: u64, at: ClusterId) {
-        if m == 0 || ctx.idle_count() == 0 {
+        if m == 0 || ctx.idle_count() == 0 || core.is_gang(block.index()) {
             return;
         }
         let mut ready = 0u64;
@@ -215,15 +220,12 @@ impl Proactive {
         {
             let c: &Core = core;
             c.reach(ctx, at, |cl, _| {
-                if !c.reachable(at, cl) || ctx.all_running(cl) {
+                if ctx.all_running(cl) {
                     return true;
                 }
                 // A running TBU is neither preparing nor idle: only the others are looked at.
                 ctx.each_not_running(cl, |t| {
                     let i = t.index();
-                    if c.held[i].is_some() {
-                        return true;
-                    }
                     if preparing_for(ctx, t, block).is_some() {
                         ready += 1;
                         return true;
@@ -246,10 +248,10 @@ impl Proactive {
         }
         let want = m.saturating_sub(ready) as usize;
         let now = ctx.now();
+        let expiry = self.expiry;
         for &t in picks.iter().take(want) {
             ctx.reconfigure(t, block, 0);
-            ctx.reserve(t, Some(block));
-            core.reserved_at[t.index()] = now;
+            core.reserve(ctx, t, block, now + expiry * ctx.reconfig_cycles(t));
             self.reserved.push(t);
         }
         self.picks = picks;
@@ -260,7 +262,7 @@ impl Proactive {
         let mut out = Vec::new();
         let list = std::mem::take(&mut self.reserved);
         for t in list {
-            if ctx.reserved(t).is_none() || core.held[t.index()].is_some() {
+            if ctx.reserved(t).is_none() {
                 continue;
             }
             if ctx.is_idle(t) && core.lapsed(ctx, t) {

@@ -4,15 +4,17 @@
 //! most loaded one: the TBU is reconfigured, pays a migration delay, and takes over a share of the
 //! overloaded block's queued tasks. Rebalancing only ever reacts to an imbalance already observed.
 //! Hysteresis: a TBU that migrated stays put for a cooldown, and no block gives up homes below its
-//! shard count (its executions would wait for a straggler shard).
+//! shard count (its gangs could not start). Placement on the current homes is `static`'s
+//! ([`super::homes`]); a block that runs gangs or batches gains one more home per migration and
+//! forms more gangs as its homes grow.
 
 use octopus_hw::TbuId;
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
+use super::homes::Homes;
 use crate::Cycle;
-use crate::scheduler::{Ctx, QueueId, Scheduler, TaskRef};
-use crate::schedulers::place_on_homes;
+use crate::scheduler::{BatchId, Ctx, QueueId, Scheduler, TaskRef};
 
 /// Parameters of [`Reactive`]; defaults and reasons in `docs/schedulers.md`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,8 +48,8 @@ impl Default for ReactiveParams {
 pub struct Reactive {
     params: ReactiveParams,
     period: Cycle,
-    /// The current home TBUs of each block (starts as the plan's).
-    homes: Vec<Vec<TbuId>>,
+    /// The current home TBUs of each block (starts as the plan's) and the queues on them.
+    place: Homes,
     /// How many blocks each TBU is home to.
     home_count: Vec<u32>,
     /// Per TBU: when it may migrate again.
@@ -62,7 +64,7 @@ impl Reactive {
         Reactive {
             params,
             period: 1,
-            homes: Vec::new(),
+            place: Homes::default(),
             home_count: Vec::new(),
             settled_at: Vec::new(),
             migrations: 0,
@@ -70,12 +72,13 @@ impl Reactive {
     }
 
     fn pressure(&self, ctx: &Ctx<'_>, b: usize) -> f64 {
-        ctx.queued_of_block(BlockId(b as u32)) as f64 / self.homes[b].len() as f64
+        ctx.queued_of_block(BlockId(b as u32)) as f64 / self.place.homes[b].len() as f64
     }
 
     /// One migration if the imbalance exceeds the threshold; whether one happened.
     fn rebalance(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        let blocks: Vec<usize> = (0..self.homes.len()).filter(|&b| !self.homes[b].is_empty()).collect();
+        let blocks: Vec<usize> =
+            (0..self.place.homes.len()).filter(|&b| !self.place.homes[b].is_empty()).collect();
         let Some(&hot) = blocks
             .iter()
             .max_by(|&&a, &&b| self.pressure(ctx, a).total_cmp(&self.pressure(ctx, b)).then(b.cmp(&a)))
@@ -88,14 +91,14 @@ impl Reactive {
         let now = ctx.now();
         for &d in &blocks {
             let keep = ctx.shards(BlockId(d as u32)).max(1) as usize;
-            if d == hot || self.homes[d].len() <= keep {
+            if d == hot || self.place.homes[d].len() <= keep {
                 continue;
             }
             let p = self.pressure(ctx, d);
             if hot_p - p < self.params.threshold {
                 continue;
             }
-            let spare = self.homes[d].iter().copied().find(|&t| {
+            let spare = self.place.homes[d].iter().copied().find(|&t| {
                 self.home_count[t.index()] == 1
                     && self.settled_at[t.index()] <= now
                     && ctx.is_idle(t)
@@ -110,18 +113,23 @@ impl Reactive {
         let Some((_, donor, tbu)) = best else {
             return false;
         };
-        self.homes[donor].retain(|&t| t != tbu);
-        self.homes[hot].push(tbu);
-        self.homes[hot].sort_unstable();
+        self.place.homes[donor].retain(|&t| t != tbu);
+        self.place.homes[hot].push(tbu);
+        self.place.homes[hot].sort_unstable();
         let hot_block = BlockId(hot as u32);
+        self.place.rebuild(ctx);
         let delay = (ctx.reconfig_cycles(tbu) as f64 * self.params.migration_delay_factor).round() as Cycle;
         ctx.reconfigure(tbu, hot_block, delay);
         self.settled_at[tbu.index()] = now + delay + self.period.saturating_mul(self.params.cooldown_periods);
         self.migrations += 1;
-        // Hand the new home its share of the backlog: the newest tasks of the longest queues.
-        let share = (ctx.queued_of_block(hot_block) / self.homes[hot].len()).max(1);
+        // A gang block's queue is its own; a one-TBU block hands the new home its share of the
+        // backlog: the newest tasks of the longest queues.
+        if self.place.is_gang(hot_block) {
+            return true;
+        }
+        let share = (ctx.queued_of_block(hot_block) / self.place.homes[hot].len()).max(1);
         for _ in 0..share {
-            let longest = self.homes[hot]
+            let longest = self.place.homes[hot]
                 .iter()
                 .copied()
                 .filter(|&t| t != tbu)
@@ -148,10 +156,10 @@ impl Scheduler for Reactive {
 
     fn init(&mut self, ctx: &mut Ctx<'_>) {
         let wf = ctx.workflow();
-        self.homes = wf.blocks.indices().map(|b| ctx.homes(b).to_vec()).collect();
+        self.place = Homes::from_plan(ctx);
         self.home_count = vec![0; ctx.tbu_count()];
         self.settled_at = vec![0; ctx.tbu_count()];
-        for h in self.homes.iter().flatten() {
+        for h in self.place.homes.iter().flatten() {
             self.home_count[h.index()] += 1;
         }
         self.period = self.params.period.unwrap_or_else(|| {
@@ -172,14 +180,15 @@ impl Scheduler for Reactive {
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
-        let block = ctx.task(task).block;
-        place_on_homes(ctx, task, &self.homes[block.index()]);
+        self.place.place(ctx, task);
     }
 
     fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
-        if let Some(t) = ctx.queue_front(QueueId::Tbu(tbu)) {
-            ctx.assign(t, tbu);
-        }
+        self.place.on_tbu_free(ctx, tbu);
+    }
+
+    fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, batch: BatchId) {
+        self.place.on_batch_room(ctx, batch);
     }
 
     fn on_tick(&mut self, ctx: &mut Ctx<'_>) {

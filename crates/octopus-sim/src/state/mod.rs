@@ -1,23 +1,44 @@
-//! What changes during a run: TBUs, tasks and their gangs, frames (a request's scope instances),
-//! the engine-owned queues, the NoC's links and the pending events, in slabs reused through free
-//! lists; and the operations the scheduler's levers ([`crate::scheduler::Ctx`]) map to.
+//! What changes during a run, and the operations the scheduler's levers map to: TBUs, tasks (one
+//! per execution), batches, frames (a request's scope instances), the engine-owned queues, the
+//! NoC's links and the pending events, in slabs reused through free lists so that the steady
+//! state allocates nothing per event.
+//!
+//! [`Env`] holds the read-only inputs and the tables derived from them; [`Ctx`] is the
+//! scheduler's view over both. `gang.rs` starts executions on gangs of TBUs, `batch.rs` runs the
+//! batches of LLM blocks step by step.
+
+mod batch;
+mod ctx;
+mod env;
+mod gang;
 
 use octopus_hw::{ClusterId, TbuId, TbuKindId};
 use octopus_owg::index::Idx;
-use octopus_owg::ir::{BlockId, FlowId};
+use octopus_owg::ir::{BlockId, FlowId, Kernel};
 use rand_pcg::Pcg64Mcg;
 
-use super::{Env, NONE, mix};
+pub(crate) use batch::{Batch, StepOutcome};
+pub use ctx::Ctx;
+pub(crate) use env::{ArrivalGen, Env, mix};
+
 use crate::bits::Bits;
 use crate::metrics::Accum;
 use crate::queue::EventQueue;
-use crate::scheduler::{QueueId, TaskRef};
 use crate::trace::{TraceEvent, TraceKind};
+use crate::view::{QueueId, TaskRef};
 use crate::{Cycle, RequestId};
+
+/// "No index" in the `u32` links of the slabs.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// "No time": an input that does not come from an `llm_prefill` carries no call start.
+pub(crate) const NO_TIME: Cycle = Cycle::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TbuStatus {
     Idle,
+    /// Held for a queued task whose gang collects its TBUs.
+    Held,
     Running,
     Reconfiguring,
 }
@@ -25,49 +46,58 @@ pub(crate) enum TbuStatus {
 #[derive(Clone, Debug)]
 pub(crate) struct TbuState {
     pub status: TbuStatus,
-    /// The running task (when `Running`).
+    /// The execution it runs (`Running`, not batched) or is held for (`Held`).
     pub task: u32,
+    /// The batch it serves (`Running`, batched).
+    pub batch: u32,
     /// When the current assignment began.
     pub since: Cycle,
     /// When it will be free (when `Reconfiguring`), or is expected to be, as schedulers see it
-    /// (when `Running`: the assignment plus its block's expected cycles on this TBU's kind).
-    /// Kept here so [`State::expected_free`] reads one TBU, not its task.
+    /// (when `Running`). Kept here so [`State::expected_free`] reads one TBU, not its task.
     pub until: Cycle,
     pub config: Option<BlockId>,
     pub reserved: Option<BlockId>,
 }
 
-/// Where one input of a task waits: the cluster holding the data and its size.
-#[derive(Clone, Copy, Debug, Default)]
+/// Where one input of a task waits: the cluster holding the data, its size, and for an input
+/// from an `llm_prefill`, when that call started (for time to first token).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Slot {
     pub cluster: u32,
     pub bytes: u64,
+    pub origin: Cycle,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot { cluster: 0, bytes: 0, origin: NO_TIME }
+    }
 }
 
 /// One execution of a scope: the request's top level, a map copy or a loop iteration.
 #[derive(Clone, Debug)]
 pub(crate) struct Frame {
-    pub(super) request: u32,
-    pub(super) scope: u32,
-    pub(super) parent: u32,
+    pub request: u32,
+    pub scope: u32,
+    pub parent: u32,
     /// Identity for random streams: a hash of the path of (opener, copy or iteration) from the root.
-    pub(super) key: u64,
+    pub key: u64,
     /// Map copies: flows into the closer still to send; the frame is freed when it reaches 0.
-    pub(super) exits_left: u32,
+    pub exits_left: u32,
     /// Loop iterations still to run, including the current one.
-    pub(super) iters_left: u64,
-    pub(super) iter: u64,
+    pub iters_left: u64,
+    pub iter: u64,
     /// Per block of the scope: inputs still to arrive.
-    pub(super) pending: Vec<u32>,
+    pub pending: Vec<u32>,
     /// Per block: the latest earliest-finish of its inputs (for the critical-path bound).
-    pub(super) ef: Vec<Cycle>,
+    pub ef: Vec<Cycle>,
     /// Per block: for a loop's closer, the frame of its running iteration.
-    pub(super) child: Vec<u32>,
-    pub(super) slots: Vec<Slot>,
+    pub child: Vec<u32>,
+    pub slots: Vec<Slot>,
 }
 
-/// A ready task: one shard of a task block's execution (the whole execution when the plan gives
-/// the block one shard).
+/// A ready task: one execution of a task block, run by a gang of `shards` TBUs (alone, or as a
+/// sequence of a batch when its block batches).
 #[derive(Clone, Debug)]
 pub(crate) struct Task {
     pub generation: u32,
@@ -75,30 +105,36 @@ pub(crate) struct Task {
     pub request: u32,
     pub frame: u32,
     pub block: BlockId,
-    /// Its shard index, from 0.
-    pub shard: u32,
-    /// The [`Gang`] of its execution's shards (`NONE` when it has one shard).
-    pub gang: u32,
+    /// TBUs its gang needs.
+    pub shards: u32,
     pub ready_at: Cycle,
     /// Earliest time it could start on an infinite machine (critical path).
     pub ef_in: Cycle,
-    /// Its drawn cycles on the fastest TBU kind.
+    /// Its drawn latency on the fastest TBU kind, warm, alone (critical path).
     pub min_cycles: Cycle,
-    /// The instance's random stream after its parameters were drawn: the shard that ends last
-    /// draws the bytes of the outputs from it.
+    /// Its drawn parameters.
+    pub kernel: Kernel<f64>,
+    /// The instance's random stream after its parameters were drawn: the bytes of its outputs
+    /// are drawn from it.
     pub rng: Pcg64Mcg,
     pub queue: u32,
     pub prev: u32,
     pub next: u32,
-    pub tbu: u32,
+    /// Its gang once assigned; before that, the TBUs held for it.
+    pub tbus: Vec<TbuId>,
     pub assigned_at: Cycle,
     pub started_at: Cycle,
-}
-
-/// The shards of one execution still running or waiting: its outputs leave when the last ends.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Gang {
-    pub(super) left: u32,
+    /// The batch it joined (batched blocks), or `NONE`.
+    pub batch: u32,
+    /// When its LLM call started: the ready time of the `llm_prefill` that fed it, else its own.
+    pub call_start: Cycle,
+    /// In a batch: when its inputs are at the batch's TBUs, its steps done and to do, when its
+    /// first step ended, and the KV cache bytes it holds (0 until admitted).
+    pub inputs_at: Cycle,
+    pub steps_done: u32,
+    pub steps: u32,
+    pub first_token_at: Cycle,
+    pub kv: f64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -112,14 +148,14 @@ pub(crate) struct Queue {
 #[derive(Clone, Debug)]
 pub(crate) struct Req {
     pub arrival: Cycle,
-    pub(super) active: u32,
-    pub(super) root: u32,
+    pub active: u32,
+    pub root: u32,
     /// Largest earliest-finish of its blocks: its critical path end on an infinite machine.
-    pub(super) cp_end: Cycle,
+    pub cp_end: Cycle,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Ev {
+pub(crate) enum Ev {
     Arrival,
     /// A flow reaches a block of a frame (a control block, or a task after a control block).
     Deliver {
@@ -128,6 +164,7 @@ pub(super) enum Ev {
         src: u32,
         bytes: u64,
         ef: Cycle,
+        origin: Cycle,
     },
     /// A control block finished on its CBU.
     CbDone {
@@ -135,13 +172,21 @@ pub(super) enum Ev {
         block: BlockId,
         ef: Cycle,
     },
+    /// An execution alone on its gang finished.
     TaskDone {
         task: u32,
+    },
+    /// A batch's step ended, or a batch waiting for a sequence wakes (stale when `epoch` moved on).
+    Step {
+        batch: u32,
+        epoch: u32,
     },
     /// A reconfiguration ahead of time finished.
     TbuReady {
         tbu: u32,
     },
+    /// A time a scheduler asked to be called at ([`Ctx::wake_at`]).
+    Wake,
     Tick,
 }
 
@@ -149,47 +194,54 @@ pub(super) enum Ev {
 pub(crate) struct State {
     pub now: Cycle,
     /// Pending events; ties resolve in the order they were scheduled.
-    pub(super) events: EventQueue<Ev>,
+    pub events: EventQueue<Ev>,
     pub tbus: Vec<TbuState>,
     pub n_idle: u32,
+    pub n_held: u32,
     /// Per cluster: TBUs not running a task (idle or reconfiguring ahead of time).
     pub not_running: Vec<u32>,
     /// The same TBUs, one bit each, so a search for an idle TBU skips the running ones 64 at a time.
     pub not_running_set: Bits,
     pub tasks: Vec<Task>,
-    pub(super) free_tasks: Vec<u32>,
-    pub(super) gangs: Vec<Gang>,
-    pub(super) free_gangs: Vec<u32>,
-    /// Per task slot: its drawn cycles on each TBU kind.
-    pub(super) task_cycles: Vec<Cycle>,
+    pub free_tasks: Vec<u32>,
+    /// Per task slot: its drawn cycles on warm TBUs of each kind (alone, on its gang).
+    pub task_cycles: Vec<Cycle>,
     /// Tasks ready but neither queued nor assigned (must be 0 after every scheduler callback).
-    pub(super) floating: u32,
-    pub(super) frames: Vec<Frame>,
+    pub floating: u32,
+    pub batches: Vec<Batch>,
+    pub free_batches: Vec<u32>,
+    /// Per block: its running batches, in the order they opened.
+    pub block_batches: Vec<Vec<u32>>,
+    /// Per die: KV cache bytes held, and batches waiting for some to be freed.
+    pub kv_used: Vec<f64>,
+    pub kv_waiters: Vec<Vec<u32>>,
+    pub frames: Vec<Frame>,
     /// Free frames, per scope.
-    pub(super) free_frames: Vec<Vec<u32>>,
+    pub free_frames: Vec<Vec<u32>>,
     pub reqs: Vec<Req>,
     pub inflight: u32,
-    pub(super) arrived: u64,
-    pub(super) completed: u64,
-    pub(super) poisson_rng: Pcg64Mcg,
-    pub(super) poisson_clock: f64,
+    pub arrived: u64,
+    pub completed: u64,
+    pub poisson_rng: Pcg64Mcg,
+    pub poisson_clock: f64,
     pub queues: Vec<Queue>,
     pub cluster_queued: Vec<u32>,
     pub block_queued: Vec<u32>,
     pub total_queued: u32,
-    pub(super) cbu_free: Vec<Cycle>,
-    pub(super) link_free: Vec<Cycle>,
+    pub cbu_free: Vec<Cycle>,
+    pub link_free: Vec<Cycle>,
     pub acc: Accum,
     pub trace: Vec<TraceEvent>,
 }
 
 impl State {
-    pub(super) fn new(env: &Env<'_>) -> State {
+    pub(crate) fn new(env: &Env<'_>) -> State {
         let m = env.machine;
         let mut tbus: Vec<TbuState> = (0..m.tbus.len())
             .map(|_| TbuState {
                 status: TbuStatus::Idle,
                 task: NONE,
+                batch: NONE,
                 since: 0,
                 until: 0,
                 config: None,
@@ -207,15 +259,19 @@ impl State {
             now: 0,
             events: EventQueue::new(),
             n_idle: tbus.len() as u32,
+            n_held: 0,
             not_running: m.clusters.iter().map(|c| c.tbus().count() as u32).collect(),
             not_running_set: Bits::full(tbus.len()),
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
-            gangs: Vec::new(),
-            free_gangs: Vec::new(),
             task_cycles: Vec::new(),
             floating: 0,
+            batches: Vec::new(),
+            free_batches: Vec::new(),
+            block_batches: vec![Vec::new(); env.wf.blocks.len()],
+            kv_used: vec![0.0; m.dies.len()],
+            kv_waiters: vec![Vec::new(); m.dies.len()],
             frames: Vec::new(),
             free_frames: vec![Vec::new(); env.prog.scopes()],
             reqs: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
@@ -232,17 +288,18 @@ impl State {
             total_queued: 0,
             cbu_free: vec![0; m.clusters.len()],
             link_free: vec![0; m.links.len()],
-            acc: Accum::new(env.n_requests),
+            acc: Accum::new(env),
             trace: Vec::new(),
         }
     }
 
-    pub(super) fn push(&mut self, time: Cycle, ev: Ev) {
+    pub(crate) fn push(&mut self, time: Cycle, ev: Ev) {
         self.events.push(time, ev);
     }
 
-    /// Moves the clock, integrating idle TBUs and requests in the system over the elapsed time.
-    pub(super) fn advance(&mut self, to: Cycle) {
+    /// Moves the clock, integrating idle and held TBUs and requests in the system over the
+    /// elapsed time.
+    pub(crate) fn advance(&mut self, to: Cycle) {
         let dt = to - self.now;
         if dt > 0 {
             let idle = u128::from(self.n_idle) * u128::from(dt);
@@ -251,6 +308,7 @@ impl State {
             } else {
                 self.acc.idle_no_work += idle;
             }
+            self.acc.gang += u128::from(self.n_held) * u128::from(dt);
             self.acc.in_system += u128::from(self.inflight) * u128::from(dt);
             self.now = to;
         }
@@ -278,7 +336,7 @@ impl State {
         }
     }
 
-    pub(super) fn queue_cluster(&self, env: &Env<'_>, q: u32) -> Option<usize> {
+    fn queue_cluster(&self, env: &Env<'_>, q: u32) -> Option<usize> {
         match self.queue_id(q) {
             QueueId::Global => None,
             QueueId::Cluster(c) => Some(c.index()),
@@ -286,7 +344,7 @@ impl State {
         }
     }
 
-    pub(super) fn queue_kind(&self, env: &Env<'_>, q: u32) -> TbuKindId {
+    fn queue_kind(&self, env: &Env<'_>, q: u32) -> TbuKindId {
         match self.queue_id(q) {
             QueueId::Tbu(t) => env.machine.tbus[t].kind,
             _ => TbuKindId(0),
@@ -354,6 +412,15 @@ impl State {
         self.floating += 1;
     }
 
+    /// Takes a task out of its queue, if it is in one, for a lever that runs it now.
+    pub(crate) fn take_off_queue(&mut self, env: &Env<'_>, i: u32) {
+        if self.tasks[i as usize].queue != NONE {
+            self.unlink(env, i);
+        }
+        debug_assert!(self.floating > 0);
+        self.floating -= 1;
+    }
+
     // ---- tasks ----
 
     pub(crate) fn check_ref(&self, r: TaskRef) -> u32 {
@@ -376,20 +443,77 @@ impl State {
         &self.frames[t.frame as usize].slots[base..base + n]
     }
 
-    pub(crate) fn expected_free(&self, tbu: TbuId) -> Cycle {
+    /// The input slots of `block` in `frame`.
+    pub(crate) fn task_inputs_of(&self, env: &Env<'_>, frame: u32, block: BlockId) -> &[Slot] {
+        let base = env.prog.slot_base[block] as usize;
+        let n = env.an.preds[block].len();
+        &self.frames[frame as usize].slots[base..base + n]
+    }
+
+    pub(crate) fn expected_free(&self, env: &Env<'_>, tbu: TbuId) -> Cycle {
         let t = &self.tbus[tbu.index()];
         let current = match t.status {
             TbuStatus::Idle => self.now,
             TbuStatus::Running => t.until.max(self.now),
             TbuStatus::Reconfiguring => t.until,
+            // A held TBU will run the task it is held for.
+            TbuStatus::Held => {
+                self.now + env.expected_on(self.tasks[t.task as usize].block, env.machine.tbus[tbu].kind)
+            }
         };
         current + self.queues[self.queue_index(QueueId::Tbu(tbu))].expected
     }
 
+    /// A free task slot (reused, or new), its fields still to be set.
+    pub(crate) fn new_task(&mut self, env: &Env<'_>, block: BlockId, rng: &Pcg64Mcg) -> u32 {
+        if let Some(i) = self.free_tasks.pop() {
+            return i;
+        }
+        self.tasks.push(Task {
+            generation: 0,
+            live: false,
+            request: 0,
+            frame: 0,
+            block,
+            shards: 1,
+            ready_at: 0,
+            ef_in: 0,
+            min_cycles: 0,
+            kernel: Kernel::Delay { time: 0.0 },
+            rng: rng.clone(),
+            queue: NONE,
+            prev: NONE,
+            next: NONE,
+            tbus: Vec::new(),
+            assigned_at: 0,
+            started_at: 0,
+            batch: NONE,
+            call_start: 0,
+            inputs_at: 0,
+            steps_done: 0,
+            steps: 0,
+            first_token_at: 0,
+            kv: 0.0,
+        });
+        self.task_cycles.extend(std::iter::repeat_n(0, env.kinds));
+        (self.tasks.len() - 1) as u32
+    }
+
+    /// Frees a finished task's slot.
+    pub(crate) fn free_task(&mut self, i: u32) {
+        let t = &mut self.tasks[i as usize];
+        t.live = false;
+        t.tbus.clear();
+        t.batch = NONE;
+        self.free_tasks.push(i);
+    }
+
+    // ---- the NoC ----
+
     /// Sends `bytes` from cluster `a` to cluster `b` starting at `t`, reserving the links of the
     /// XY route (cut-through: the head moves on after each hop's latency, each link is busy for the
     /// message's serialisation time, first come first served). Returns when the last byte arrives.
-    pub(super) fn transfer(
+    pub(crate) fn transfer(
         &mut self,
         env: &Env<'_>,
         a: ClusterId,
@@ -436,211 +560,77 @@ impl State {
         tail
     }
 
-    /// Moves a TBU to `status`, keeping what is derived from the statuses in step: the idle
-    /// count, and per cluster the count and the bits of TBUs not running a task. Every status
-    /// change goes through here.
-    pub(super) fn set_status(&mut self, env: &Env<'_>, tbu: TbuId, status: TbuStatus) {
+    /// Sends a task's inputs to the clusters of `tbus` from `t`, each TBU receiving its part
+    /// (the bytes over the gang's size, rounded up); when the last byte reaches the last TBU, and
+    /// per TBU when its own inputs are in (into `at`, one entry per TBU).
+    pub(crate) fn send_inputs(
+        &mut self,
+        env: &Env<'_>,
+        i: u32,
+        tbus: &[TbuId],
+        t: Cycle,
+        at: &mut Vec<Cycle>,
+    ) {
+        let (block, frame) = (self.tasks[i as usize].block, self.tasks[i as usize].frame);
+        let base = env.prog.slot_base[block] as usize;
+        let n = env.an.preds[block].len();
+        let k = tbus.len().max(1) as u64;
+        at.clear();
+        for &tbu in tbus {
+            let cluster = env.machine.tbus[tbu].cluster;
+            let mut done = t;
+            for s in 0..n {
+                let slot = self.frames[frame as usize].slots[base + s];
+                if slot.bytes > 0 {
+                    let arrive =
+                        self.transfer(env, ClusterId(slot.cluster), cluster, slot.bytes.div_ceil(k), t);
+                    done = done.max(arrive);
+                }
+            }
+            at.push(done);
+        }
+    }
+
+    // ---- TBU status ----
+
+    /// Moves a TBU to `status`, keeping what is derived from the statuses in step: the idle and
+    /// held counts, and per cluster the count and the bits of TBUs not running a task. Every
+    /// status change goes through here.
+    pub(crate) fn set_status(&mut self, env: &Env<'_>, tbu: TbuId, status: TbuStatus) {
         let t = tbu.index();
         let old = std::mem::replace(&mut self.tbus[t].status, status);
         let cluster = env.machine.tbus[tbu].cluster.index();
+        let available = |s: TbuStatus| matches!(s, TbuStatus::Idle | TbuStatus::Reconfiguring);
         match old {
             TbuStatus::Idle => self.n_idle -= 1,
-            TbuStatus::Running => {
-                self.not_running[cluster] += 1;
-                self.not_running_set.set(t);
-            }
-            TbuStatus::Reconfiguring => {}
+            TbuStatus::Held => self.n_held -= 1,
+            _ => {}
         }
         match status {
             TbuStatus::Idle => self.n_idle += 1,
-            TbuStatus::Running => {
-                self.not_running[cluster] -= 1;
-                self.not_running_set.clear(t);
-            }
-            TbuStatus::Reconfiguring => {}
+            TbuStatus::Held => self.n_held += 1,
+            _ => {}
+        }
+        if available(old) && !available(status) {
+            self.not_running[cluster] -= 1;
+            self.not_running_set.clear(t);
+        } else if !available(old) && available(status) {
+            self.not_running[cluster] += 1;
+            self.not_running_set.set(t);
         }
     }
 
-    pub(crate) fn assign(&mut self, env: &Env<'_>, r: TaskRef, tbu: TbuId) {
-        let i = self.check_ref(r);
-        let ti = tbu.index();
-        assert!(self.tbus[ti].status == TbuStatus::Idle, "assigned a task to busy TBU {}", tbu.0);
-        let block = self.tasks[i as usize].block;
-        if let Some(res) = self.tbus[ti].reserved {
-            assert!(res == block, "assigned a task of another block to TBU {} reserved for a block", tbu.0);
-            self.tbus[ti].reserved = None;
-        }
-        if self.tasks[i as usize].queue != NONE {
-            self.unlink(env, i);
-        }
-        debug_assert_eq!(self.tasks[i as usize].tbu, NONE);
-        self.floating -= 1;
-        let now = self.now;
-        let kind = env.machine.tbus[tbu].kind;
-        let cluster = env.machine.tbus[tbu].cluster;
-        let reconfig = if self.tbus[ti].config == Some(block) {
-            0
-        } else {
-            self.tbus[ti].config = Some(block);
-            self.acc.reconfigurations += 1;
-            env.cost.reconfig_cycles(kind)
-        };
-        // Inputs cross the NoC while the TBU reconfigures.
-        let mut inputs_at = now;
-        let base = env.prog.slot_base[block] as usize;
-        let (frame, request) = (self.tasks[i as usize].frame, self.tasks[i as usize].request);
-        let shards = u64::from(env.shards[block.index()]);
-        for k in 0..env.an.preds[block].len() {
-            let s = self.frames[frame as usize].slots[base + k];
-            if s.bytes > 0 {
-                // Each shard receives its part of every input.
-                let bytes = s.bytes.div_ceil(shards);
-                let at = self.transfer(env, ClusterId(s.cluster), cluster, bytes, now);
-                inputs_at = inputs_at.max(at);
-            }
-        }
-        let start = (now + reconfig).max(inputs_at);
-        let exec = self.task_cycles[i as usize * env.kinds + kind.index()];
-        let end = start + exec;
-        self.acc.reconfig += u128::from(reconfig);
-        self.acc.transfer += u128::from(start - now - reconfig);
-        self.acc.busy += u128::from(exec);
-        self.set_status(env, tbu, TbuStatus::Running);
-        let t = &mut self.tbus[ti];
-        t.task = i;
-        t.since = now;
-        t.until = now + env.expected_on(block, kind);
-        let task = &mut self.tasks[i as usize];
-        task.tbu = tbu.0;
-        task.assigned_at = now;
-        task.started_at = start;
-        if env.trace {
-            let req = Some(RequestId(request));
-            if reconfig > 0 {
-                self.trace.push(TraceEvent {
-                    kind: TraceKind::Reconfig,
-                    tbu: Some(tbu),
-                    cluster,
-                    start: now,
-                    end: now + reconfig,
-                    block: Some(block),
-                    request: req,
-                });
-            }
-            if start > now + reconfig {
-                self.trace.push(TraceEvent {
-                    kind: TraceKind::WaitInputs,
-                    tbu: Some(tbu),
-                    cluster,
-                    start: now + reconfig,
-                    end: start,
-                    block: Some(block),
-                    request: req,
-                });
-            }
-            self.trace.push(TraceEvent {
-                kind: TraceKind::Exec,
-                tbu: Some(tbu),
-                cluster,
-                start,
-                end,
-                block: Some(block),
-                request: req,
-            });
-        }
-        self.push(end, Ev::TaskDone { task: i });
-    }
-
-    pub(crate) fn reconfigure_ahead(&mut self, env: &Env<'_>, tbu: TbuId, block: BlockId, extra: Cycle) {
-        let ti = tbu.index();
-        assert!(self.tbus[ti].status == TbuStatus::Idle, "reconfigured busy TBU {}", tbu.0);
-        assert!(env.is_task(block), "reconfigured a TBU for a control block");
-        let kind = env.machine.tbus[tbu].kind;
-        let cycles = if self.tbus[ti].config == Some(block) {
-            0
-        } else {
-            self.acc.reconfigurations += 1;
-            env.cost.reconfig_cycles(kind)
-        } + extra;
-        if cycles == 0 {
-            return;
-        }
-        let now = self.now;
-        self.acc.reconfig += u128::from(cycles);
-        self.set_status(env, tbu, TbuStatus::Reconfiguring);
-        let t = &mut self.tbus[ti];
-        t.config = Some(block);
-        t.since = now;
-        t.until = now + cycles;
-        if env.trace {
-            self.trace.push(TraceEvent {
-                kind: TraceKind::Reconfig,
-                tbu: Some(tbu),
-                cluster: env.machine.tbus[tbu].cluster,
-                start: now,
-                end: now + cycles,
-                block: Some(block),
-                request: None,
-            });
-        }
-        self.push(now + cycles, Ev::TbuReady { tbu: tbu.0 });
-    }
-
-    // ---- task slots and gangs ----
-
-    /// A free task slot (reused, or new), its fields still to be set.
-    pub(super) fn new_task(&mut self, env: &Env<'_>, block: BlockId, rng: &Pcg64Mcg) -> u32 {
-        if let Some(i) = self.free_tasks.pop() {
-            return i;
-        }
-        self.tasks.push(Task {
-            generation: 0,
-            live: false,
-            request: 0,
-            frame: 0,
-            block,
-            shard: 0,
-            gang: NONE,
-            ready_at: 0,
-            ef_in: 0,
-            min_cycles: 0,
-            rng: rng.clone(),
-            queue: NONE,
-            prev: NONE,
-            next: NONE,
-            tbu: NONE,
-            assigned_at: 0,
-            started_at: 0,
-        });
-        self.task_cycles.extend(std::iter::repeat_n(0, env.kinds));
-        (self.tasks.len() - 1) as u32
-    }
-
-    pub(super) fn new_gang(&mut self, shards: u32) -> u32 {
-        if let Some(g) = self.free_gangs.pop() {
-            self.gangs[g as usize].left = shards;
-            g
-        } else {
-            self.gangs.push(Gang { left: shards });
-            (self.gangs.len() - 1) as u32
-        }
-    }
-
-    /// One shard of gang `g` ended; whether it was the last.
-    pub(super) fn end_shard(&mut self, g: u32) -> bool {
-        let left = &mut self.gangs[g as usize].left;
-        *left -= 1;
-        if *left == 0 {
-            self.free_gangs.push(g);
-            true
-        } else {
-            false
-        }
+    /// A TBU's job is over: it is idle, holding what it was configured for.
+    pub(crate) fn free_tbu(&mut self, env: &Env<'_>, tbu: TbuId) {
+        self.set_status(env, tbu, TbuStatus::Idle);
+        let t = &mut self.tbus[tbu.index()];
+        t.task = NONE;
+        t.batch = NONE;
     }
 
     // ---- frames ----
 
-    pub(super) fn new_frame(
+    pub(crate) fn new_frame(
         &mut self,
         env: &Env<'_>,
         request: u32,
@@ -682,15 +672,40 @@ impl State {
         id
     }
 
-    pub(super) fn reset_frame(&mut self, env: &Env<'_>, id: u32) {
+    pub(crate) fn reset_frame(&mut self, env: &Env<'_>, id: u32) {
         let f = &mut self.frames[id as usize];
         f.pending.copy_from_slice(&env.prog.scope_pending[f.scope as usize]);
         f.ef.iter_mut().for_each(|e| *e = 0);
         f.child.iter_mut().for_each(|c| *c = NONE);
     }
 
-    pub(super) fn free_frame(&mut self, id: u32) {
+    pub(crate) fn free_frame(&mut self, id: u32) {
         let s = self.frames[id as usize].scope as usize;
         self.free_frames[s].push(id);
+    }
+
+    /// Records a span of the execution log (when the run keeps one).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn log(
+        &mut self,
+        env: &Env<'_>,
+        kind: TraceKind,
+        tbu: TbuId,
+        start: Cycle,
+        end: Cycle,
+        block: BlockId,
+        request: Option<u32>,
+    ) {
+        if env.trace && end > start {
+            self.trace.push(TraceEvent {
+                kind,
+                tbu: Some(tbu),
+                cluster: env.machine.tbus[tbu].cluster,
+                start,
+                end,
+                block: Some(block),
+                request: request.map(RequestId),
+            });
+        }
     }
 }
