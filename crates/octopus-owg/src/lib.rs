@@ -14,8 +14,10 @@ pub mod dist;
 pub mod index;
 pub mod ir;
 
+mod count;
 mod csv;
 mod diagnostics;
+mod kernel;
 mod lower;
 mod parser;
 mod units;
