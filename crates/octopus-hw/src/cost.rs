@@ -279,6 +279,62 @@ impl<'m> CostModel<'m> {
         self.expected_exec(task, kind, k, &self.compact_ring(kind, k)).warm()
     }
 
+    /// Bytes of one die's memory left for KV caches: the die's memory less the weights of every
+    /// distinct LLM among `profiles` (each die holds every model, since a gang may form on any die).
+    pub fn kv_capacity(&self, profiles: &[Profile]) -> f64 {
+        let weights = crate::llm::distinct_weight_bytes(profiles.iter().filter_map(|p| p.llm.as_ref()));
+        (self.machine.spec.die.memory_capacity_gib * f64::from(1u32 << 30) - weights).max(0.0)
+    }
+
+    /// KV cache bytes one execution of an LLM block holds at its longest, at its mean parameters:
+    /// its context and generated tokens (decode), its prompt (prefill). 0 for other blocks.
+    pub fn mean_kv_bytes(&self, task: &Task) -> f64 {
+        let Some(m) = self.profile(task).llm else { return 0.0 };
+        let kv = m.kv_bytes_per_token();
+        match task.kernel.map(|d: &Dist, _| d.mean()) {
+            Kernel::LlmDecode { tokens, context, .. } => (context + tokens) * kv,
+            Kernel::LlmPrefill { tokens, .. } => tokens * kv,
+            _ => 0.0,
+        }
+    }
+
+    /// The batch an LLM block's executions are expected to share steps in when the machine is
+    /// saturated: its `max_batch`, or as many of its mean sequences as `kv_capacity` holds (at
+    /// least 1). 1 for blocks that do not batch.
+    pub fn design_batch(&self, task: &Task, kv_capacity: f64) -> f64 {
+        let Some(m) = self.profile(task).llm else { return 1.0 };
+        let need = self.mean_kv_bytes(task);
+        let fit = if need > 0.0 { (kv_capacity / need).floor() } else { f64::INFINITY };
+        fit.min(f64::from(m.max_batch)).max(1.0)
+    }
+
+    /// Expected cycles of its gang's time one batched execution takes when it shares its steps
+    /// with `batch - 1` others like it (its steps at that batch, over the batch), on `k` warm TBUs
+    /// of `kind`, collectives on `ring`; for blocks that do not batch, [`CostModel::expected_exec`]'s
+    /// warm latency.
+    pub fn expected_share(&self, task: &Task, kind: TbuKindId, k: u32, batch: f64, ring: &Ring) -> f64 {
+        let p = self.profile(task);
+        let Some(m) = p.llm else { return self.expected_exec(task, kind, k, ring).warm() };
+        let kv = m.kv_bytes_per_token();
+        let b = batch.max(1.0);
+        let streamed =
+            (m.weight_bytes() - self.resident_per_shard(&p, kind, k) * f64::from(k.max(1))).max(0.0);
+        let rate = self.ops_per_cycle(kind, k, false);
+        let bw = self.mem_bytes_per_cycle_per_tbu * f64::from(k.max(1));
+        let step = |tokens: f64, kv_read: f64, kv_write: f64| {
+            let coll = self.step_collective(&m, tokens, ring).cycles as f64;
+            (2.0 * m.params * tokens / rate).max((streamed + kv_read + kv_write) / bw) + coll
+        };
+        match task.kernel.map(|d: &Dist, _| d.mean()) {
+            Kernel::LlmDecode { tokens, context, .. } => {
+                let t = tokens.max(1.0);
+                t * step(b, b * (context + t / 2.0) * kv, b * kv) / b
+            }
+            Kernel::LlmPrefill { tokens, .. } => step(b * tokens, 0.0, b * tokens * kv) / b,
+            _ => unreachable!("only LLM kernels batch"),
+        }
+    }
+
     /// The resident state and model of a task block ([`Profile`]), at its mean parameters.
     pub fn profile(&self, task: &Task) -> Profile {
         Profile::of(task)

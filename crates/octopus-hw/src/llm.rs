@@ -17,6 +17,7 @@
 //! element width. The KV cache of one token is `2 L kv_heads head_dim b` bytes (keys and values of
 //! every layer). `docs/hardware.md`, "LLM serving".
 
+use octopus_owg::ir::LlmSpec;
 use serde::{Deserialize, Serialize};
 
 /// The default `max_batch` of an LLM block: vLLM's default `max_num_seqs` (256).
@@ -61,6 +62,26 @@ impl LlmModel {
         }
     }
 
+    /// The model of an LLM block: the shape its file gives, the rest from
+    /// [`LlmModel::default_shape`] (`kv_heads` defaults to `hidden / head_dim`: multi-head
+    /// attention), and `max_batch` [`DEFAULT_MAX_BATCH`] when left out.
+    pub fn of(params: f64, bytes: u32, spec: &LlmSpec) -> LlmModel {
+        let d = LlmModel::default_shape(params, bytes);
+        let layers = spec.layers.unwrap_or(d.layers).max(1);
+        let hidden = spec.hidden.unwrap_or(d.hidden).max(1);
+        let head_dim = spec.head_dim.unwrap_or(d.head_dim).max(1);
+        let kv_heads = spec.kv_heads.unwrap_or((hidden / head_dim).max(1)).max(1);
+        LlmModel {
+            params,
+            layers,
+            hidden,
+            kv_heads,
+            head_dim,
+            bytes,
+            max_batch: spec.max_batch.unwrap_or(DEFAULT_MAX_BATCH).max(1),
+        }
+    }
+
     /// Bytes of weights.
     pub fn weight_bytes(&self) -> f64 {
         self.params * f64::from(self.bytes)
@@ -79,6 +100,16 @@ impl LlmModel {
         (tokens * f64::from(self.hidden) * f64::from(self.bytes)).ceil() as u64
     }
 
+    /// Whether `other` is the same model (the same shape): blocks of one model share its weights.
+    pub fn same(&self, other: &LlmModel) -> bool {
+        self.params == other.params
+            && self.layers == other.layers
+            && self.hidden == other.hidden
+            && self.kv_heads == other.kv_heads
+            && self.head_dim == other.head_dim
+            && self.bytes == other.bytes
+    }
+
     /// All-reduces per step: two per layer (after attention and after the MLP).
     pub fn all_reduces_per_step(&self) -> u64 {
         2 * u64::from(self.layers)
@@ -94,4 +125,15 @@ pub struct StepLoad {
     pub kv_read: f64,
     /// KV cache bytes written (the entries of the tokens processed).
     pub kv_write: f64,
+}
+
+/// Bytes of weights of the distinct models among `models` (each counted once).
+pub fn distinct_weight_bytes<'a>(models: impl IntoIterator<Item = &'a LlmModel>) -> f64 {
+    let mut seen: Vec<&LlmModel> = Vec::new();
+    for m in models {
+        if !seen.iter().any(|x| x.same(m)) {
+            seen.push(m);
+        }
+    }
+    seen.iter().map(|m| m.weight_bytes()).sum()
 }

@@ -2,7 +2,7 @@
 //! [`Profile`], derived once per block from the IR at its mean parameters.
 
 use octopus_owg::dist::Dist;
-use octopus_owg::ir::{Kernel, Task};
+use octopus_owg::ir::{Kernel, Resident, Task};
 
 use crate::llm::LlmModel;
 
@@ -10,7 +10,8 @@ use crate::llm::LlmModel;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Profile {
     /// Bytes of weights, at the block's mean parameters: a `conv2d`'s filters, an LLM's
-    /// parameters; nothing for the other kernels.
+    /// parameters, a `gemm`'s right operand when marked `weights = true`, or the block's explicit
+    /// `resident = SIZE`; nothing for the other kernels.
     pub weights: f64,
     /// For `llm_prefill` and `llm_decode`: the model, whose executions batch.
     pub llm: Option<LlmModel>,
@@ -24,16 +25,23 @@ impl Profile {
     pub fn of(task: &Task) -> Profile {
         let b = f64::from(task.dtype.bytes());
         let mean = task.kernel.map(|d: &Dist, _| d.mean());
-        match mean {
-            Kernel::Conv2d { cin, cout, kernel, .. } => {
-                Profile { weights: cin * cout * kernel * kernel * b, llm: None }
+        let implied = match mean {
+            Kernel::Conv2d { cin, cout, kernel, .. } => cin * cout * kernel * kernel * b,
+            Kernel::LlmPrefill { params, .. } | Kernel::LlmDecode { params, .. } => params * b,
+            Kernel::Gemm { n, k, .. } if task.resident == Resident::GemmWeights => k * n * b,
+            _ => 0.0,
+        };
+        let weights = match task.resident {
+            Resident::Bytes(x) => x,
+            _ => implied,
+        };
+        let llm = match mean {
+            Kernel::LlmPrefill { params, .. } | Kernel::LlmDecode { params, .. } => {
+                Some(LlmModel::of(params, task.dtype.bytes(), &task.llm))
             }
-            Kernel::LlmPrefill { params, .. } | Kernel::LlmDecode { params, .. } => Profile {
-                weights: params * b,
-                llm: Some(LlmModel::default_shape(params, task.dtype.bytes())),
-            },
-            _ => Profile::NONE,
-        }
+            _ => None,
+        };
+        Profile { weights, llm }
     }
 
     /// Whether executions of the block share batch steps (an LLM block).

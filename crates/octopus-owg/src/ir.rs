@@ -107,6 +107,47 @@ pub struct Task {
     pub kernel: Kernel<Dist>,
     /// Element type of tensors and weights.
     pub dtype: DType,
+    /// What a TBU configured for the block keeps besides its configuration.
+    pub resident: Resident,
+    /// For `llm_prefill` and `llm_decode`: the model's shape and the batch limit (what the file
+    /// gives; the cost model fills in the rest).
+    pub llm: LlmSpec,
+}
+
+impl Task {
+    /// A task with nothing marked resident beyond its kernel's own weights and no LLM shape.
+    pub fn new(kernel: Kernel<Dist>, dtype: DType) -> Task {
+        Task { kernel, dtype, resident: Resident::Implied, llm: LlmSpec::default() }
+    }
+}
+
+/// The bytes a TBU configured for a task block keeps (its weights), besides the configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resident {
+    /// The kernel's own weights: a `conv2d`'s filters, an LLM's parameters; nothing for the others.
+    #[default]
+    Implied,
+    /// `gemm(..., weights = true)`: the right operand, `[k x n]`, is a weight matrix.
+    GemmWeights,
+    /// `resident = SIZE`: this many bytes, whatever the kernel.
+    Bytes(f64),
+}
+
+/// The shape of an LLM block's model and its batch limit, each `None` when the file leaves it
+/// out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmSpec {
+    /// Transformer layers.
+    pub layers: Option<u32>,
+    /// Hidden (model) dimension.
+    pub hidden: Option<u32>,
+    /// Key-value heads.
+    pub kv_heads: Option<u32>,
+    /// Dimension of one attention head.
+    pub head_dim: Option<u32>,
+    /// Sequences one batch holds at most.
+    pub max_batch: Option<u32>,
 }
 
 /// Element types; the cost model needs their width.

@@ -62,6 +62,9 @@ pub struct TraceEvent {
     pub block: Option<BlockId>,
     /// The request concerned, if any.
     pub request: Option<RequestId>,
+    /// The execution (or batch) the span belongs to, numbered in the order they started: the
+    /// spans of one gang's TBUs share it.
+    pub exec: Option<u64>,
 }
 
 /// Renders a log as Chrome trace-event JSON (timestamps in microseconds).

@@ -41,11 +41,18 @@ impl Gen {
 
     fn task(&mut self) -> String {
         let t = self.name("t");
-        let kernel = match self.next() % 4 {
+        let kernel = match self.next() % 8 {
             0 => "compute(ops = exponential(mean = 5M))",
             1 => "gemm(m = 64, n = 64, k = uniform(16, 256))",
             2 => "delay(time = lognormal(mean = 10us, cv = 1))",
-            _ => "elementwise(elems = 100K)",
+            3 => "elementwise(elems = 100K)",
+            // Weights that stay resident on a warm TBU.
+            4 => "conv2d(h = 32, w = 32, cin = 64, cout = 64, kernel = 3)",
+            // A working set of several scratchpads: a gang.
+            5 => "gemm(m = 512, n = 512, k = uniform(256, 512))",
+            // LLM blocks: their executions batch.
+            6 => "llm_decode(params = 20M, context = uniform(16, 64), tokens = uniform(1, 6))",
+            _ => "llm_prefill(params = 20M, tokens = uniform(8, 64))",
         };
         self.out.push_str(&format!("task {t} = {kernel}\n"));
         t
@@ -171,7 +178,8 @@ proptest! {
             prop_assert_eq!(&ja, &serde_json::to_string(&b.result).unwrap());
             prop_assert_eq!(r.requests, closed.unwrap_or(requests), "{}:\n{}", r.scheduler, src);
             prop_assert!(r.makespan_cycles >= r.lower_bound_cycles, "{}: {}\n{}", r.scheduler, ja, src);
-            let total = r.utilization + r.idle.no_work + r.idle.upstream + r.idle.reconfig + r.idle.transfer;
+            let total = r.utilization + r.idle.no_work + r.idle.upstream + r.idle.reconfig + r.idle.transfer
+                    + r.idle.gang + r.idle.collective;
             prop_assert!((total - 1.0).abs() < 1e-9, "{}: TBU time adds to {}", r.scheduler, total);
             // No TBU does two things at once.
             let mut spans: Vec<_> = a.trace.iter().filter_map(|e| e.tbu.map(|t| (t, e.start, e.end, e.kind))).collect();
@@ -181,9 +189,14 @@ proptest! {
                     prop_assert!(w[0].2 <= w[1].1, "{}: TBU {:?} overlaps: {:?} and {:?}\n{}", r.scheduler, w[0].0, w[0], w[1], src);
                 }
             }
-            let execs = a.trace.iter().filter(|e| e.kind == TraceKind::Exec).count() as u64;
-            // One span per shard; an execution of a sharded block has several.
-            prop_assert_eq!(execs, r.shards_executed);
+            // A gang's shards start and end in the same cycle: one span per TBU of the gang.
+            let mut gangs: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
+            for e in a.trace.iter().filter(|e| e.kind == TraceKind::Exec) {
+                gangs.entry(e.exec.expect("an execution span")).or_default().push((e.start, e.end));
+            }
+            for (x, spans) in &gangs {
+                prop_assert!(spans.windows(2).all(|w| w[0] == w[1]), "{}: gang {} {:?}\n{}", r.scheduler, x, spans, src);
+            }
             prop_assert!(r.tasks_executed <= r.shards_executed);
         }
     }

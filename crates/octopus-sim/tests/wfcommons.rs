@@ -62,7 +62,7 @@ fn bounds(wf: &Workflow, cost: &CostModel<'_>) -> (u64, u64) {
     let cycles = |b: octopus_owg::ir::BlockId| -> u64 {
         let task = wf.blocks[b].task().expect("imported workflows hold only task blocks");
         let k: Kernel<f64> = task.kernel.map(|d, _| d.mean());
-        cost.task_cycles(&k, task.dtype, TbuKindId(0), 1)
+        cost.run_cycles(&k, task.dtype, &cost.profile(task), TbuKindId(0), 1)
     };
     let n = wf.blocks.len();
     let mut preds = vec![Vec::new(); n];

@@ -3,7 +3,7 @@
 
 use crate::diagnostics::{Kind, num};
 use crate::dist::Dist;
-use crate::ir::{DType, Kernel, KernelKind, Task};
+use crate::ir::{DType, Dimension, Kernel, KernelKind, LlmSpec, Resident, Task};
 use crate::parser::{Arg, Call, Name, Value};
 
 use super::Cx;
@@ -17,7 +17,9 @@ impl Cx<'_, '_> {
         let specs = kind.params();
         let owner = Quoted("kernel ", kind.name());
         let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        let attrs = attributes(kind);
         names.push("dtype");
+        names.extend_from_slice(attrs);
         let (slots, rejected) = self.bind(&call.args, &names, specs.len(), &owner);
         let mut params = Vec::with_capacity(specs.len());
         let mut ok = true;
@@ -48,13 +50,98 @@ impl Cx<'_, '_> {
             }
         }
         let dtype = self.dtype(slots[specs.len()]);
+        let extra = self.attributes(attrs, &slots[specs.len() + 1..]);
         if !ok {
             return None;
         }
         let kernel = Kernel::from_params(kind, params);
         self.conv_fits(&kernel, &slots, call)?;
         self.ops_finite(&kernel, name)?;
-        Some(Task { kernel, dtype: dtype? })
+        let (resident, llm) = extra?;
+        Some(Task { kernel, dtype: dtype?, resident, llm })
+    }
+
+    /// The attributes of a task besides its kernel's parameters and `dtype`: `weights`,
+    /// `resident`, and an LLM's shape and `max_batch`.
+    fn attributes(&mut self, attrs: &[&str], slots: &[Option<&Arg<'_>>]) -> Option<(Resident, LlmSpec)> {
+        let mut resident = Resident::Implied;
+        let mut llm = LlmSpec::default();
+        let mut ok = true;
+        for (&attr, slot) in attrs.iter().zip(slots) {
+            let Some(arg) = slot else { continue };
+            match attr {
+                "weights" => match self.boolean(arg, "weights") {
+                    Some(true) => resident = Resident::GemmWeights,
+                    Some(false) => {}
+                    None => ok = false,
+                },
+                "resident" => {
+                    let p = Param {
+                        name: "resident",
+                        dimension: Dimension::Bytes,
+                        integer: false,
+                        allow_zero: true,
+                        constant: true,
+                    };
+                    match self.dist(&arg.value, p) {
+                        Some(d) => resident = Resident::Bytes(d.mean()),
+                        None => ok = false,
+                    }
+                }
+                _ => {
+                    let p = Param {
+                        name: attr,
+                        dimension: Dimension::Count,
+                        integer: true,
+                        allow_zero: false,
+                        constant: true,
+                    };
+                    let Some(d) = self.dist(&arg.value, p) else {
+                        ok = false;
+                        continue;
+                    };
+                    let v = d.mean();
+                    if v > f64::from(u32::MAX) {
+                        self.report(
+                            Kind::BadValue,
+                            arg.value.span(),
+                            format!("`{attr}` is at most {}, found {}", u32::MAX, num(v)),
+                            "too large",
+                            "an LLM's shape and batch are whole numbers that fit 32 bits".into(),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let v = Some(v as u32);
+                    match attr {
+                        "layers" => llm.layers = v,
+                        "hidden" => llm.hidden = v,
+                        "kv_heads" => llm.kv_heads = v,
+                        "head_dim" => llm.head_dim = v,
+                        _ => llm.max_batch = v,
+                    }
+                }
+            }
+        }
+        ok.then_some((resident, llm))
+    }
+
+    /// `NAME = true` or `false`.
+    fn boolean(&mut self, arg: &Arg<'_>, name: &str) -> Option<bool> {
+        match &arg.value {
+            Value::Name(n) if n.text == "true" => Some(true),
+            Value::Name(n) if n.text == "false" => Some(false),
+            v => {
+                self.report(
+                    Kind::BadValue,
+                    v.span(),
+                    format!("`{name}` must be `true` or `false`, found {}", v.describe()),
+                    "not a boolean",
+                    format!("write `{name} = true` to mark the right operand `[k x n]` as weights"),
+                );
+                None
+            }
+        }
     }
 
     /// The kernel a call names.
@@ -140,5 +227,17 @@ impl Cx<'_, '_> {
             return None;
         }
         Some(())
+    }
+}
+
+/// The attributes a kernel takes besides its parameters and `dtype`.
+fn attributes(kind: KernelKind) -> &'static [&'static str] {
+    match kind {
+        KernelKind::Gemm => &["weights", "resident"],
+        KernelKind::LlmPrefill | KernelKind::LlmDecode => {
+            &["resident", "layers", "hidden", "kv_heads", "head_dim", "max_batch"]
+        }
+        KernelKind::Delay => &[],
+        _ => &["resident"],
     }
 }

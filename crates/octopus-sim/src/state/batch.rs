@@ -42,6 +42,8 @@ pub(crate) struct Batch {
     pub step_coll: Cycle,
     /// TBU time of the gang accounted up to here.
     pub acct_at: Cycle,
+    /// Its number in the log.
+    pub exec: u64,
 }
 
 /// What a step boundary did to a batch.
@@ -87,11 +89,14 @@ impl State {
                     step_run: 0,
                     step_coll: 0,
                     acct_at: 0,
+                    exec: 0,
                 });
                 (self.batches.len() - 1) as u32
             }
         };
         let request = self.tasks[i as usize].request;
+        let exec = self.started;
+        self.started += 1;
         for (n, &t) in gang.iter().enumerate() {
             self.acc.reconfig += u128::from(loads[n]);
             self.acc.transfer += u128::from(delay);
@@ -102,7 +107,7 @@ impl State {
             s.batch = b;
             s.since = now;
             s.until = ready_at;
-            self.log(env, TraceKind::Reconfig, t, at, at + loads[n], block, Some(request));
+            self.log(env, TraceKind::Reconfig, t, at, at + loads[n], block, Some(request), Some(exec));
         }
         let ring = env.ring(&gang);
         let mut dies: Vec<(u32, u32)> = Vec::new();
@@ -133,6 +138,7 @@ impl State {
         bt.stepping = false;
         bt.wake = NO_TIME;
         bt.acct_at = ready_at;
+        bt.exec = exec;
         self.block_batches[block.index()].push(b);
         self.join_batch(env, i, b, at);
     }
@@ -333,6 +339,7 @@ impl State {
                 end: now,
                 block: Some(block),
                 request: None,
+                exec: Some(bt.exec),
             });
         }
         self.wake_batch(b, now + step);
@@ -342,9 +349,9 @@ impl State {
         let now = self.now;
         let block = self.batches[b as usize].block;
         let gang = std::mem::take(&mut self.batches[b as usize].tbus);
-        let from = self.batches[b as usize].ready_at;
+        let (from, exec) = (self.batches[b as usize].ready_at, self.batches[b as usize].exec);
         for &t in &gang {
-            self.log(env, TraceKind::Batch, t, from, now, block, None);
+            self.log(env, TraceKind::Batch, t, from, now, block, None, Some(exec));
             self.free_tbu(env, t);
         }
         self.block_batches[block.index()].retain(|&x| x != b);

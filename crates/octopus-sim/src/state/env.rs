@@ -133,7 +133,7 @@ impl<'a> Env<'a> {
         }
         let link_bw = machine.links.iter().map(|l| u64::from(l.bytes_per_cycle.max(1))).collect();
         let link_lat = machine.links.iter().map(|l| u64::from(l.hop_latency_cycles)).collect();
-        let kv_capacity = kv_capacity(machine, &profile);
+        let kv_capacity = vec![cost.kv_capacity(&profile); machine.dies.len()];
         Ok(Env {
             wf,
             an,
@@ -196,31 +196,6 @@ impl<'a> Env<'a> {
         let c = mix(b, u64::from(block.0) << 32 | salt);
         Pcg64Mcg::new(u128::from(mix(c, 1)) << 64 | u128::from(mix(c, 2)))
     }
-}
-
-/// Per die: its memory less the weights of every LLM the workflow uses, each model counted once
-/// (blocks with the same model share its weights) and held in every die's memory, since a gang
-/// may form on any die. What is left holds KV caches.
-fn kv_capacity(machine: &Machine, profile: &[Profile]) -> Vec<f64> {
-    let mut models: Vec<&LlmModel> = Vec::new();
-    for m in profile.iter().filter_map(|p| p.llm.as_ref()) {
-        if !models.iter().any(|x| same_model(x, m)) {
-            models.push(m);
-        }
-    }
-    let weights: f64 = models.iter().map(|m| m.weight_bytes()).sum();
-    let cap = machine.spec.die.memory_capacity_gib * f64::from(1u32 << 30);
-    vec![(cap - weights).max(0.0); machine.dies.len()]
-}
-
-/// Whether two LLM blocks run the same model (and so share its weights).
-pub(crate) fn same_model(a: &LlmModel, b: &LlmModel) -> bool {
-    a.params == b.params
-        && a.layers == b.layers
-        && a.hidden == b.hidden
-        && a.kv_heads == b.kv_heads
-        && a.head_dim == b.head_dim
-        && a.bytes == b.bytes
 }
 
 /// SplitMix64 finaliser of `a` combined with `b`: a cheap, well-mixed hash for stream keys.

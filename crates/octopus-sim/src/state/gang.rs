@@ -95,6 +95,8 @@ impl State {
         self.acc.byte_hops += coll.byte_hops;
         let end = start + run + coll.cycles;
         let request = self.tasks[i as usize].request;
+        let exec = Some(self.started);
+        self.started += 1;
         for (n, &t) in gang.iter().enumerate() {
             let kind = env.machine.tbus[t].kind;
             self.acc.reconfig += u128::from(loads[n]);
@@ -109,10 +111,10 @@ impl State {
             s.batch = NONE;
             s.since = now;
             s.until = now + delay + cold + env.expected_on(block, kind);
-            self.log(env, TraceKind::Reconfig, t, at, at + loads[n], block, Some(request));
-            self.log(env, TraceKind::WaitInputs, t, at + loads[n], start, block, Some(request));
-            self.log(env, TraceKind::Exec, t, start, start + run, block, Some(request));
-            self.log(env, TraceKind::Collective, t, start + run, end, block, Some(request));
+            self.log(env, TraceKind::Reconfig, t, at, at + loads[n], block, Some(request), exec);
+            self.log(env, TraceKind::WaitInputs, t, at + loads[n], start, block, Some(request), exec);
+            self.log(env, TraceKind::Exec, t, start, start + run, block, Some(request), exec);
+            self.log(env, TraceKind::Collective, t, start + run, end, block, Some(request), exec);
         }
         let task = &mut self.tasks[i as usize];
         task.tbus = gang;
@@ -171,7 +173,7 @@ impl State {
         let t = &mut self.tbus[ti];
         t.since = now;
         t.until = now + cycles;
-        self.log(env, TraceKind::Reconfig, tbu, now, now + cycles, block, None);
+        self.log(env, TraceKind::Reconfig, tbu, now, now + cycles, block, None, None);
         self.push(now + cycles, Ev::TbuReady { tbu: tbu.0 });
     }
 }

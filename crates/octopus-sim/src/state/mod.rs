@@ -232,6 +232,8 @@ pub(crate) struct State {
     pub link_free: Vec<Cycle>,
     pub acc: Accum,
     pub trace: Vec<TraceEvent>,
+    /// Executions and batches started so far (their numbers in the log).
+    pub started: u64,
 }
 
 impl State {
@@ -290,6 +292,7 @@ impl State {
             link_free: vec![0; m.links.len()],
             acc: Accum::new(env),
             trace: Vec::new(),
+            started: 0,
         }
     }
 
@@ -555,6 +558,7 @@ impl State {
                 end: tail,
                 block: None,
                 request: None,
+                exec: None,
             });
         }
         tail
@@ -695,6 +699,7 @@ impl State {
         end: Cycle,
         block: BlockId,
         request: Option<u32>,
+        exec: Option<u64>,
     ) {
         if env.trace && end > start {
             self.trace.push(TraceEvent {
@@ -705,6 +710,7 @@ impl State {
                 end,
                 block: Some(block),
                 request: request.map(RequestId),
+                exec,
             });
         }
     }
