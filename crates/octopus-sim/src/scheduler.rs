@@ -85,6 +85,10 @@ pub trait Scheduler: Send {
     /// A time asked for with [`Ctx::wake_at`] has come.
     fn on_wake(&mut self, _ctx: &mut Ctx<'_>) {}
 
+    /// Called once the callbacks of one event are all done (the TBUs an execution freed have all had
+    /// their `on_tbu_free`): the point at which a scheduler's invariants hold. For checks in tests.
+    fn after_event(&mut self, _ctx: &mut Ctx<'_>) {}
+
     /// Called every [`Scheduler::tick_period`] cycles while requests are in flight or yet to arrive.
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>) {}
 }

@@ -50,9 +50,9 @@ pub enum TraceKind {
 pub struct TraceEvent {
     /// What happened.
     pub kind: TraceKind,
-    /// The TBU it occupied (`None` for transfers).
+    /// The TBU it occupied (`None` for transfers and batch sizes).
     pub tbu: Option<TbuId>,
-    /// The cluster of the TBU, or the sending cluster of a transfer.
+    /// The cluster of the TBU, the sending cluster of a transfer, or a batch's first cluster.
     pub cluster: ClusterId,
     /// Start, cycles.
     pub start: Cycle,

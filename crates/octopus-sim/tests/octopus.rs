@@ -5,11 +5,15 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::{Setup, config, machine};
 use octopus_hw::{Machine, TbuId};
 use octopus_owg::analysis::Class;
-use octopus_sim::{SimConfig, TraceKind};
+use octopus_sim::scheduler::{BatchId, ControlEvent, Ctx, TaskDone, TaskRef};
+use octopus_sim::schedulers::Octopus;
+use octopus_sim::{RequestId, Scheduler, SimConfig, TraceKind};
 
 const OCTOPUS: &[&str] = &[
     "dds",
@@ -185,7 +189,7 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
         .map(|e| e.cluster.0)
         .collect();
     // A cluster dispatches at most one hop away; copies that ran two or more hops from the map's
-    // cluster got there by diffusion or by the second-choice probe (next test).
+    // cluster got there by diffusion.
     let far = clusters.iter().filter(|&&c| s.machine.hops(hot, octopus_hw::ClusterId(c)) >= 2).count();
     assert!(far > 0, "diffusion spread the copies beyond the neighbours: {clusters:?} from {hot:?}");
     // And it pays: spreading beats keeping the copies at the hot cluster and its neighbours.
@@ -194,48 +198,92 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
     assert!(r.noc_byte_hops > 0, "moved copies fetch their inputs over the NoC");
 }
 
-/// A wide map of unsharded copies of a dynamic block (no dedicated TBUs to wait for): they all
-/// become ready where the map's data is.
-const WIDE_UNSHARDED: &str = r#"
-workflow wide_unsharded
-arrivals batch(requests = 2)
-task prep = elementwise(elems = 1K)
-task body = delay(time = exponential(mean = 1ms))
-map many(width = 40, max = 64) join all
-flow prep -> many
-flow many -> body [bytes = 1 KiB]
-flow body -> all [bytes = 1 KiB]
-"#;
+/// An Octopus scheduler that checks the liveness invariant after every event.
+struct Checked {
+    inner: Octopus,
+    checks: Arc<AtomicU64>,
+    /// The callbacks of the event being checked, for the failure message.
+    log: Vec<String>,
+}
 
-/// With diffusion held off (a tick period longer than the run), copies of a wide map that find
-/// nothing free near the map's cluster still start two or more hops away: the CBU probed a second
-/// cluster at random and sent them there, at once. (Unsharded, so no copy starts at a home of its
-/// own, and a decision point reaches one hop.)
+impl Checked {
+    fn check(&self, ctx: &Ctx<'_>, hook: &str) {
+        if let Err(e) = self.inner.check_invariant(ctx) {
+            panic!(
+                "{} after `{hook}` at cycle {}: {e} (callbacks: {:?})",
+                self.inner.name(),
+                ctx.now(),
+                self.log
+            );
+        }
+        self.checks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Scheduler for Checked {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn init(&mut self, ctx: &mut Ctx<'_>) {
+        self.inner.init(ctx);
+    }
+    fn tick_period(&self) -> Option<u64> {
+        self.inner.tick_period()
+    }
+    fn on_arrival(&mut self, ctx: &mut Ctx<'_>, r: RequestId) {
+        self.log.push(format!("on_arrival {:?}", r));
+        self.inner.on_arrival(ctx, r);
+    }
+    fn on_ready(&mut self, ctx: &mut Ctx<'_>, t: TaskRef) {
+        self.log.push(format!("on_ready {:?}", t));
+        self.inner.on_ready(ctx, t);
+    }
+    fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, t: TbuId) {
+        self.log.push(format!("on_tbu_free {:?}", t));
+        self.inner.on_tbu_free(ctx, t);
+    }
+    fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, b: BatchId) {
+        self.log.push(format!("on_batch_room {:?}", b));
+        self.inner.on_batch_room(ctx, b);
+    }
+    fn on_control(&mut self, ctx: &mut Ctx<'_>, e: &ControlEvent) {
+        self.log.push(format!("on_control {:?}", e));
+        self.inner.on_control(ctx, e);
+    }
+    fn on_task_done(&mut self, ctx: &mut Ctx<'_>, d: &TaskDone) {
+        self.log.push(format!("on_task_done {:?}", d));
+        self.inner.on_task_done(ctx, d);
+    }
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        self.log.push("on_wake".into());
+        self.inner.on_wake(ctx);
+    }
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        self.log.push("on_tick".into());
+        self.inner.on_tick(ctx);
+    }
+    fn after_event(&mut self, ctx: &mut Ctx<'_>) {
+        self.check(ctx, "an event");
+        self.log.clear();
+    }
+}
+
+/// The liveness invariant holds after every event of every Octopus variant, on one die and on
+/// two, for a workflow with stable and dynamic blocks, a gang (the LLM decode) and batches.
 #[test]
-fn a_full_neighbourhood_probes_a_second_cluster() {
-    use octopus_sim::schedulers::{Features, Mode, Octopus, OctopusParams};
-    let s = Setup::new(WIDE_UNSHARDED, two_dies());
-    let map = s.block("many");
-    let body = s.block("body");
-    let hot = s.plan.control(map).unwrap().cluster;
-    let never = 1 << 50;
-    let run = |seed| {
-        let params = OctopusParams { period: Some(never), ..OctopusParams::default() };
-        let features = Features { dds: true, adaptive: true, proactive: true, mode: Mode::Auto };
-        let sched = Box::new(Octopus::new("octopus", features, params));
-        s.run_with(&traced("octopus", None, seed), sched).expect("runs")
-    };
-    let out = run(1);
-    let far: Vec<_> = out
-        .trace
-        .iter()
-        .filter(|e| e.kind == TraceKind::Exec && e.block == Some(body))
-        .filter(|e| s.machine.hops(hot, e.cluster) >= 2 && e.start < never)
-        .collect();
-    assert!(!far.is_empty(), "some copies were sent beyond the map cluster's reach before any tick");
-    // The probe draws from the run's seed: the same seed, the same run.
-    let again = run(1);
-    assert_eq!(serde_json::to_string(&out.result).unwrap(), serde_json::to_string(&again.result).unwrap());
+fn the_liveness_invariant_holds_after_every_event() {
+    for m in [machine(2, 2, 4), two_dies()] {
+        let s = Setup::new(MIXED, m);
+        for name in OCTOPUS {
+            let checks = Arc::new(AtomicU64::new(0));
+            let sched =
+                Checked { inner: Octopus::by_name(name).unwrap(), checks: checks.clone(), log: Vec::new() };
+            let out = s.run_with(&config(name, None, 7), Box::new(sched)).expect("runs");
+            assert_eq!(out.result.requests, 120, "{name}");
+            let n = checks.load(Ordering::Relaxed);
+            assert!(n > 1000, "{name}: checked {n} times");
+        }
+    }
 }
 
 #[test]

@@ -104,6 +104,7 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
+            call!(self, after_event);
             if self.st.completed != before && self.st.completed.is_multiple_of(step) {
                 progress(self.st.completed, total);
             }

@@ -396,9 +396,9 @@ impl Core {
         ctx.wake_at(deadline);
     }
 
-    /// Whether a task holds a live timed wait.
-    fn waiting(&self, ctx: &Ctx<'_>, task: TaskRef) -> bool {
-        self.waits.get(&task).is_some_and(|&d| d > ctx.now())
+    /// Whether a task holds a timed wait (until the wake at its deadline lifts it).
+    fn waiting(&self, _ctx: &Ctx<'_>, task: TaskRef) -> bool {
+        self.waits.contains_key(&task)
     }
 
     /// The waits whose deadline has come are dropped; returns the domains of the tasks, whose idle
@@ -574,15 +574,12 @@ impl Core {
     }
 
     /// Whether a TBU may take a task of `block` now: idle, not dedicated to another block, not
-    /// reserved for another block unless the reservation lapsed.
+    /// reserved for another block (a reservation holds until the scheduler lifts it, when it has
+    /// lapsed: [`Core::lapsed`]).
     pub fn eligible(&self, ctx: &Ctx<'_>, tbu: TbuId, block: BlockId) -> bool {
-        if !ctx.is_idle(tbu) || self.dedicated[tbu.index()].is_some_and(|d| d != block) {
-            return false;
-        }
-        match ctx.reserved(tbu) {
-            Some(r) if r != block => self.lapsed(ctx, tbu),
-            _ => true,
-        }
+        ctx.is_idle(tbu)
+            && self.dedicated[tbu.index()].is_none_or(|d| d == block)
+            && ctx.reserved(tbu).is_none_or(|r| r == block)
     }
 
     /// Whether some TBU of cluster `c` may ever run `block` (none dedicated to another).
@@ -809,10 +806,10 @@ impl Core {
             return false;
         }
         let here = ctx.cluster_of(tbu);
-        let only = match ctx.reserved(tbu) {
-            Some(r) if !self.lapsed(ctx, tbu) => Some(r),
-            _ => self.dedicated_to(tbu.index()),
-        };
+        if ctx.reserved(tbu).is_some() && self.lapsed(ctx, tbu) {
+            ctx.reserve(tbu, None);
+        }
+        let only = ctx.reserved(tbu).or(self.dedicated_to(tbu.index()));
         // The collecting gang of its domain first: every TBU it may run that frees goes to it.
         let gd = self.gang_domain_of(ctx, here);
         if let Some(e) = self.collector[gd] {
@@ -943,6 +940,86 @@ impl Core {
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+impl Core {
+    /// The first breach of the liveness invariant, if any (a test aid; see the module docs): a
+    /// queued one-TBU task without a live wait while an idle TBU within reach may run it, a gang
+    /// domain with queued gangs and no collector, or a collector beside an idle TBU it may run on.
+    pub fn violation(&self, ctx: &Ctx<'_>) -> Option<String> {
+        for d in 0..self.ndomains {
+            let mut gangs = false;
+            let mut found = None;
+            self.queued_blocks(d, |b| {
+                if found.is_some() {
+                    return;
+                }
+                if self.gang[b] {
+                    gangs = true;
+                    return;
+                }
+                let e = self.peek(d, b).expect("a queued block");
+                if self.waiting(ctx, e.task) {
+                    return;
+                }
+                let block = BlockId(b as u32);
+                let origin = match ctx.task(e.task).queue {
+                    Some(QueueId::Cluster(c)) => c,
+                    _ => self.centre,
+                };
+                let mut check = |c: ClusterId| {
+                    ctx.machine().clusters[c].tbus().for_each(|t| {
+                        if found.is_none() && self.eligible(ctx, t, block) {
+                            found = Some(format!(
+                                "task {:?} of block {b} queued in domain {d} beside idle TBU {} that may run it ({:?}, dedicated to {:?})",
+                                ctx.task(e.task),
+                                t.0,
+                                ctx.tbu(t),
+                                self.dedicated[t.index()]
+                            ));
+                        }
+                    });
+                };
+                match self.mode {
+                    Mode::Local => self.reach(ctx, origin, |c, _| {
+                        check(c);
+                        true
+                    }),
+                    _ => match self.domain_die[d] {
+                        Some(die) => self.die_clusters[die as usize].iter().for_each(|&c| check(c)),
+                        None => ctx.machine().clusters.indices().for_each(check),
+                    },
+                }
+            });
+            if found.is_some() {
+                return found;
+            }
+            match self.collector[d] {
+                None if gangs => return Some(format!("gangs queued in domain {d} and none collects")),
+                Some(e) => {
+                    let block = ctx.task(e.task).block;
+                    let mut bad = None;
+                    self.gang_reach(ctx, d, self.centre, |c| {
+                        for t in ctx.machine().clusters[c].tbus() {
+                            if self.eligible(ctx, t, block) {
+                                bad = Some(format!(
+                                    "the collector of domain {d} beside idle TBU {} it may run on",
+                                    t.0
+                                ));
+                                return false;
+                            }
+                        }
+                        true
+                    });
+                    if bad.is_some() {
+                        return bad;
+                    }
+                }
+                None => {}
+            }
+        }
+        None
     }
 }
 

@@ -91,6 +91,12 @@ impl Octopus {
         self.features
     }
 
+    /// The liveness invariant (`schedulers/core.rs`): `Err` with the first breach. Meant for tests,
+    /// which call it after every callback; it scans every queue and TBU.
+    pub fn check_invariant(&self, ctx: &Ctx<'_>) -> Result<(), String> {
+        self.core.violation(ctx).map_or(Ok(()), Err)
+    }
+
     /// Tasks diffusion has moved between clusters so far.
     pub fn diffusion_moves(&self) -> u64 {
         self.diffusion.as_ref().map_or(0, |d| d.moved)

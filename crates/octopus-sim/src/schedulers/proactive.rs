@@ -250,8 +250,10 @@ impl Proactive {
         let now = ctx.now();
         let expiry = self.expiry;
         for &t in picks.iter().take(want) {
+            // The expiry counts from the end of the load.
+            let load = ctx.load_cycles(block, t);
             ctx.reconfigure(t, block, 0);
-            core.reserve(ctx, t, block, now + expiry * ctx.reconfig_cycles(t));
+            core.reserve(ctx, t, block, now + load + expiry * ctx.reconfig_cycles(t));
             self.reserved.push(t);
         }
         self.picks = picks;

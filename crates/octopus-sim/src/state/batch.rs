@@ -333,7 +333,7 @@ impl State {
         if env.trace {
             self.trace.push(crate::trace::TraceEvent {
                 kind: TraceKind::BatchSize { batch: b, size },
-                tbu: Some(first),
+                tbu: None,
                 cluster: env.machine.tbus[first].cluster,
                 start: now,
                 end: now,
