@@ -105,7 +105,9 @@ pub fn run(args: &Args) -> u8 {
 pub fn result_table(r: &SimResult) -> String {
     let mut t = Table::new(&[("metric", Align::Left), ("value", Align::Right)]);
     let pct = |x: f64| format!("{}%", sig3(100.0 * x));
-    let rows: Vec<(&str, String)> = vec![
+    let q =
+        |x: &octopus_sim::Quantiles| format!("{}s / {}s / {}s", sig3(x.mean_s), sig3(x.p50_s), sig3(x.p99_s));
+    let mut rows: Vec<(&str, String)> = vec![
         ("requests", r.requests.to_string()),
         ("makespan", format!("{}s ({} cycles)", sig3(r.makespan_s), si(r.makespan_cycles as f64))),
         (
@@ -117,24 +119,62 @@ pub fn result_table(r: &SimResult) -> String {
         ("latency p50", format!("{}s", sig3(r.latency_p50_s))),
         ("latency p95", format!("{}s", sig3(r.latency_p95_s))),
         ("latency p99", format!("{}s", sig3(r.latency_p99_s))),
+    ];
+    if let (Some(ttft), Some(tpot)) = (&r.ttft, &r.tpot) {
+        rows.push(("TTFT mean / p50 / p99", q(ttft)));
+        rows.push(("TPOT mean / p50 / p99", q(tpot)));
+    }
+    rows.extend([
         ("utilization", pct(r.utilization)),
         ("idle: no work", pct(r.idle.no_work)),
         ("idle: upstream", pct(r.idle.upstream)),
         ("idle: reconfig", pct(r.idle.reconfig)),
         ("idle: transfer", pct(r.idle.transfer)),
+        ("idle: gang", pct(r.idle.gang)),
+        ("idle: collective", pct(r.idle.collective)),
         ("reconfigurations", r.reconfigurations.to_string()),
         ("NoC byte-hops", si(r.noc_byte_hops as f64)),
         ("tasks executed", r.tasks_executed.to_string()),
-    ];
+    ]);
     for (k, v) in rows {
         t.row(vec![k.to_owned(), v]);
     }
-    format!(
+    let mut out = format!(
         "{} on {}: scheduler `{}`, seed {}\n\n{}",
         r.workflow,
         r.hardware,
         r.scheduler,
         r.seed,
         t.render()
-    )
+    );
+    if !r.llm.is_empty() {
+        let mut l = Table::new(&[
+            ("LLM block", Align::Left),
+            ("phase", Align::Left),
+            ("sequences", Align::Right),
+            ("tokens", Align::Right),
+            ("steps", Align::Right),
+            ("batch mean", Align::Right),
+            ("batch max", Align::Right),
+            ("TTFT p50 s", Align::Right),
+            ("TPOT p50 s", Align::Right),
+        ]);
+        let opt = |x: &Option<octopus_sim::Quantiles>| x.as_ref().map_or("-".to_owned(), |q| sig3(q.p50_s));
+        for b in &r.llm {
+            l.row(vec![
+                b.block.clone(),
+                b.phase.clone(),
+                b.sequences.to_string(),
+                si(b.tokens as f64),
+                si(b.steps as f64),
+                sig3(b.mean_batch),
+                b.max_batch.to_string(),
+                opt(&b.ttft),
+                opt(&b.tpot),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&l.render());
+    }
+    out
 }
