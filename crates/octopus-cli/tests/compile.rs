@@ -14,7 +14,7 @@ fn human_summary_has_tasks_and_report() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     for want in
-        ["plan v2 of `rag` on `chip`", "homes", "report (expected, per request)", "NoC traffic", "imbalance"]
+        ["plan v3 of `rag` on `chip`", "homes", "report (expected, per request)", "NoC traffic", "imbalance"]
     {
         assert!(text.contains(want), "missing `{want}` in\n{text}");
     }

@@ -1,5 +1,6 @@
 //! `examples/llm_serving.owg`: the Azure LLM trace replay checks, compiles with a HEFT schedule, and
-//! simulates (with a small request count) under static, greedy and heft.
+//! simulates (with a small request count) under static and greedy; the `heft` scheduler refuses
+//! it (its executions batch).
 
 mod common;
 
@@ -37,7 +38,7 @@ fn checks_without_diagnostics_and_replays_the_trace() {
 }
 
 #[test]
-fn simulates_a_few_requests_under_static_greedy_and_heft() {
+fn simulates_a_few_requests_under_static_and_greedy_and_heft_refuses() {
     let src = source().replace("requests = 1000)", "requests = 30)");
     let module = octopus_owg::check(&src, "llm_serving", &ExamplesDir).module.expect("valid");
     let machine = Machine::preset("chip").unwrap();
@@ -50,9 +51,12 @@ fn simulates_a_few_requests_under_static_greedy_and_heft() {
         cost: &cost,
         plan: &plan,
     };
-    for s in ["static", "greedy", "heft"] {
+    let refused = octopus_sim::simulate(&inputs, &SimConfig::new("heft")).unwrap_err();
+    assert!(refused.to_string().contains("batches"), "{refused}");
+    for s in ["static", "greedy"] {
         let r = octopus_sim::simulate(&inputs, &SimConfig::new(s)).unwrap().result;
         assert_eq!(r.requests, 30, "{s}");
+        assert_eq!(r.llm.len(), 2, "{s}");
         assert_eq!(r.tasks_executed, 60, "{s}");
         assert!(r.latency_p50_s > 0.0 && r.latency_p50_s <= r.latency_p95_s, "{s}");
         assert!(r.latency_p95_s <= r.latency_p99_s, "{s}");

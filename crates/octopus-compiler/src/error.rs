@@ -31,6 +31,54 @@ pub enum CompileError {
         #[label("declared here")]
         span: Option<SourceSpan>,
     },
+    /// The weights of the workflow's models do not fit one die's memory.
+    #[error(
+        "the weights of this workflow need {needed}, more than the {available} of one die of `{hardware}`"
+    )]
+    #[diagnostic(
+        code(compile::weights_do_not_fit),
+        help(
+            "every die holds the weights of every distinct model (an LLM's parameters once for all its blocks, \
+             and every other block's resident bytes): {parts}; use fewer or smaller models, a narrower dtype, \
+             or hardware with more memory per die"
+        )
+    )]
+    WeightsDoNotFit {
+        /// The weights, formatted.
+        needed: String,
+        /// One die's memory, formatted.
+        available: String,
+        /// The machine.
+        hardware: String,
+        /// The largest contributions, formatted.
+        parts: String,
+        /// The declaration of the largest model's first block.
+        #[label("the largest model")]
+        span: Option<SourceSpan>,
+    },
+    /// One sequence's KV cache does not fit what the weights leave of a die's memory.
+    #[error(
+        "one sequence of `{name}` needs {needed} of KV cache, more than the {available} the weights leave on a die of `{hardware}`"
+    )]
+    #[diagnostic(
+        code(compile::kv_does_not_fit),
+        help(
+            "the KV cache of one sequence at its longest (context and tokens at their upper bounds) must fit beside the weights"
+        )
+    )]
+    KvDoesNotFit {
+        /// The LLM block.
+        name: String,
+        /// Its KV cache at its longest, formatted.
+        needed: String,
+        /// What is left, formatted.
+        available: String,
+        /// The machine.
+        hardware: String,
+        /// The block's declaration.
+        #[label("declared here")]
+        span: Option<SourceSpan>,
+    },
     /// The text is not a plan.
     #[error("not a valid plan: {message}")]
     #[diagnostic(

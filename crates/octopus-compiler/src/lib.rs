@@ -14,6 +14,7 @@ pub mod heft;
 
 mod curve;
 mod error;
+mod memory;
 mod place;
 mod plan;
 

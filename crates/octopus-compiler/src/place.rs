@@ -4,7 +4,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use octopus_hw::{ClusterId, CostModel, Machine, TbuId, TbuKindId};
+use octopus_hw::{ClusterId, CostModel, Machine, Ring, TbuId, TbuKindId};
 use octopus_owg::analysis::{Analysis, Class};
 use octopus_owg::index::{Idx, IndexVec};
 use octopus_owg::ir::{BlockId, Control, FlowId, SourceMap, Workflow};
@@ -163,7 +163,16 @@ fn partition(tasks: &[usize], demand: &[f64], groups: usize) -> Vec<Vec<usize>> 
     out
 }
 
-fn human_bytes(b: f64) -> String {
+/// The most homes of `homes` in any one die.
+fn homes_per_die(machine: &Machine, homes: &[TbuId]) -> u64 {
+    let mut count = vec![0u64; machine.dies.len()];
+    for &h in homes {
+        count[machine.clusters[machine.tbus[h].cluster].die.index()] += 1;
+    }
+    count.into_iter().max().unwrap_or(0)
+}
+
+pub(crate) fn human_bytes(b: f64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut v = b;
     let mut u = 0;
@@ -207,6 +216,7 @@ pub(crate) fn compile(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let memory = crate::memory::check(workflow, &tasks, spans, machine, &cost)?;
 
     // Expected cycles of each task on each kind, and the kind each runs on: longest-processing-time
     // first, each to the kind pool whose load per TBU stays lowest.
@@ -215,7 +225,9 @@ pub(crate) fn compile(
         .iter()
         .map(|&b| {
             let task = workflow.blocks[b].task().expect("a task");
-            machine.kinds.indices().map(|k| cost.expected_cycles(task, k, 1)).collect()
+            // An LLM block's execution takes its share of steps in a batch of its design size.
+            let batch = memory.batch_of(b);
+            machine.kinds.indices().map(|k| cost.expected_share(task, k, 1, batch, &Ring::single())).collect()
         })
         .collect();
     let visits: Vec<f64> = tasks.iter().map(|&b| analysis.blocks[b].visits).collect();
@@ -491,16 +503,31 @@ pub(crate) fn compile(
         }
     };
 
+    // The blocks of a batch group (LLM blocks of one model and phase) share one serving instance:
+    // each gets the union of the group's homes.
+    let groups = octopus_hw::batch_groups(workflow);
+    let group_homes = |b: BlockId| -> Vec<TbuId> {
+        let g = groups[b.index()];
+        let mut homes: Vec<TbuId> = tasks
+            .iter()
+            .enumerate()
+            .filter(|&(_, &x)| groups[x.index()] == g)
+            .flat_map(|(t, _)| units[unit_of[t]].tbus.iter().copied())
+            .collect();
+        homes.sort_unstable();
+        homes.dedup();
+        homes
+    };
     let task_plans: Vec<TaskPlan> = tasks
         .iter()
         .enumerate()
         .map(|(t, &b)| {
-            let u = &units[unit_of[t]];
-            let mut homes = u.tbus.clone();
-            homes.sort_unstable();
+            let homes = group_homes(b);
             let task = workflow.blocks[b].task().expect("a task");
             let fit = cost.shards_to_fit(task, kind_of[t]);
-            let shards = fit.min(homes.len() as u64).min(u64::from(machine.tbus_per_die())).max(1) as u32;
+            // A gang sits in one die: at most the block's homes in any one die.
+            let per_die = homes_per_die(machine, &homes);
+            let shards = fit.min(per_die).min(u64::from(machine.tbus_per_die())).max(1) as u32;
             TaskPlan {
                 block: b,
                 name: workflow.blocks[b].name.clone(),
@@ -589,6 +616,7 @@ pub(crate) fn compile(
         noc_byte_hops: flows.iter().map(|f| f.bytes * f.mean_hops).sum(),
         noc_bytes: flows.iter().map(|f| f.bytes).sum(),
         max_requests_per_second: (max_tbu_load > 0.0).then(|| machine.spec.clock_ghz * 1e9 / max_tbu_load),
+        memory,
     };
 
     Ok(Plan {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::CompileError;
 
 /// The plan format's version; [`Plan::from_ron`] rejects any other.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// Where everything of one workflow runs on one machine, and what the compiler predicts.
 ///
@@ -143,6 +143,44 @@ pub struct Report {
     /// The throughput bound of the placement: clock / `max_tbu_load`, requests per second
     /// (`None` when no TBU has load).
     pub max_requests_per_second: Option<f64>,
+    /// Weights and KV caches against one die's memory.
+    pub memory: MemoryReport,
+}
+
+/// Weights and KV caches against one die's off-chip memory (every die holds every model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryReport {
+    /// One die's memory, bytes.
+    pub die_bytes: f64,
+    /// The weights held in it: each distinct LLM once, and every other block's resident bytes.
+    pub weights_bytes: f64,
+    /// What is left for KV caches.
+    pub kv_capacity_bytes: f64,
+    /// Per LLM block: its KV cache and the batch it can expect.
+    pub llm: Vec<LlmMemory>,
+}
+
+/// The KV cache of one LLM block and the batch its executions are expected to share.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmMemory {
+    /// The block.
+    pub block: BlockId,
+    /// Its name.
+    pub name: String,
+    /// KV cache bytes of one sequence at its longest, at the mean parameters.
+    pub kv_bytes_mean: f64,
+    /// The block's `max_batch`.
+    pub max_batch: u32,
+    /// The batch the compiler sizes its homes for: `max_batch`, or as many mean sequences as the
+    /// KV capacity holds.
+    pub design_batch: f64,
+}
+
+impl MemoryReport {
+    /// The design batch of a block (1 for blocks that do not batch).
+    pub fn batch_of(&self, block: BlockId) -> f64 {
+        self.llm.iter().find(|l| l.block == block).map_or(1.0, |l| l.design_batch)
+    }
 }
 
 /// Load of one task block.

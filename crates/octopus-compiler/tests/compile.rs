@@ -113,8 +113,59 @@ fn a_task_larger_than_every_memory_is_a_located_diagnostic() {
         .with_source_code(NamedSource::new("huge.owg", src.to_owned()));
     handler.render_report(&mut out, report.as_ref()).unwrap();
     insta::assert_snapshot!(out);
-    // The same workflow fits a wafer's memory.
-    assert!(compile(&m, &Machine::preset("wafer").unwrap()).is_ok());
+    // A wafer's memory would hold it in all, but a gang runs in one die, whose memory holds the
+    // weights of every model: 4 TB of weights do not fit a die's 144 GB.
+    let errors = compile(&m, &Machine::preset("wafer").unwrap()).unwrap_err();
+    assert!(matches!(errors[..], [CompileError::WeightsDoNotFit { .. }]), "{errors:?}");
+}
+
+/// Mixture of agents: 8B, 27B and 70B models in fp16, 212 GB of distinct weights.
+const MIXTURE: &str = "workflow moa
+task small = llm_decode(params = 8.03G, tokens = 64)
+task medium = llm_decode(params = 27.2G, tokens = 64)
+task large = llm_decode(params = 70.6G, tokens = 64)
+task large_again = llm_prefill(params = 70.6G, tokens = 512)
+fork all join done
+flow all -> small -> done
+flow all -> medium -> done
+flow all -> large -> done
+flow done -> large_again
+";
+
+#[test]
+fn weights_beyond_a_dies_memory_are_a_located_diagnostic_with_the_figures() {
+    let m = module(MIXTURE);
+    let errors = compile(&m, &Machine::preset("chip").unwrap()).unwrap_err();
+    let [CompileError::WeightsDoNotFit { needed, available, parts, .. }] = &errors[..] else {
+        panic!("{errors:?}")
+    };
+    // 2 x (8.03 + 27.2 + 70.6) G = 211.7 GB: the 70B model counted once for its two blocks.
+    assert_eq!((needed.as_str(), available.as_str()), ("197.1 GiB", "134.1 GiB"));
+    assert!(parts.starts_with("`large` 131.5 GiB, `medium` 50.7 GiB, `small` 15.0 GiB"), "{parts}");
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let mut out = String::new();
+    let report = miette::Report::new(errors.into_iter().next().unwrap())
+        .with_source_code(NamedSource::new("moa.owg", MIXTURE.to_owned()));
+    handler.render_report(&mut out, report.as_ref()).unwrap();
+    insta::assert_snapshot!(out);
+    // In 8-bit weights, 106 GB, they fit, with the KV capacity and the batches in the report.
+    let int8 = MIXTURE
+        .replace("tokens = 64)", "tokens = 64, dtype = int8)")
+        .replace("tokens = 512)", "tokens = 512, dtype = int8)");
+    let plan = compile(&module(&int8), &Machine::preset("chip").unwrap()).unwrap();
+    let mem = &plan.report.memory;
+    assert_eq!(mem.weights_bytes, 8.03e9 + 27.2e9 + 70.6e9);
+    assert_eq!(mem.kv_capacity_bytes, mem.die_bytes - mem.weights_bytes);
+    assert_eq!(mem.llm.len(), 4);
+}
+
+#[test]
+fn a_sequence_whose_kv_cache_cannot_fit_is_a_located_diagnostic() {
+    // 64 layers of 8192 in fp16 without grouped-query attention: 2 MiB of KV per token; a
+    // million-token context needs 2 TiB.
+    let src = "workflow long\ntask d = llm_decode(params = 1G, layers = 64, hidden = 8192, context = 1M, tokens = 8)\n";
+    let errors = compile(&module(src), &Machine::preset("chip").unwrap()).unwrap_err();
+    assert!(matches!(&errors[..], [CompileError::KvDoesNotFit { name, .. }] if name == "d"), "{errors:?}");
 }
 
 #[test]

@@ -96,8 +96,13 @@ fn check_invariants(m: &Module, machine: &Machine, plan: &Plan) {
             seen[h.0 as usize] += 1;
         }
     }
-    // Without time-sharing every TBU is home to exactly one task; with it, to at least one.
-    if plan.tasks.iter().all(|t| !t.shared) {
+    // Without time-sharing every TBU is home to exactly one task, or to the blocks of one batch
+    // group (LLM blocks of one model and phase share their homes); with it, to at least one.
+    let groups = octopus_hw::batch_groups(&m.workflow);
+    let grouped =
+        plan.tasks.iter().filter(|t| groups.iter().filter(|&&g| g == groups[t.block.0 as usize]).count() > 1);
+    let shared_by_groups: u32 = grouped.map(|t| t.homes.len() as u32).sum();
+    if plan.tasks.iter().all(|t| !t.shared) && shared_by_groups == 0 {
         assert!(seen.iter().all(|&n| n <= 1));
     }
     for f in &plan.flows {

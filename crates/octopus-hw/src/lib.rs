@@ -33,7 +33,7 @@ pub use machine::{
     Cluster, ClusterId, Die, DieId, Hops, KindSummary, Link, LinkId, MAX_TBUS, Machine, Route, Summary, Tbu,
     TbuId, TbuKindId,
 };
-pub use profile::Profile;
+pub use profile::{Profile, batch_groups};
 pub use ring::{Collective, Ring};
 pub use spec::{CbuSpec, ClusterSpec, DieSpec, HardwareSpec, LinkSpec, PackageSpec, TbuKindSpec};
 

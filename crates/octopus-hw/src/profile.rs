@@ -2,7 +2,7 @@
 //! [`Profile`], derived once per block from the IR at its mean parameters.
 
 use octopus_owg::dist::Dist;
-use octopus_owg::ir::{Kernel, Resident, Task};
+use octopus_owg::ir::{BlockId, Kernel, Resident, Task, Workflow};
 
 use crate::llm::LlmModel;
 
@@ -48,4 +48,27 @@ impl Profile {
     pub fn batched(&self) -> bool {
         self.llm.is_some()
     }
+}
+
+/// Per block of `workflow`, the block whose configuration, weights and batches it shares: for an
+/// `llm_prefill` or `llm_decode` block, the first block of the same model ([`LlmModel::same`]) and
+/// the same kernel (prefill or decode) — one serving instance per model and phase —; itself for
+/// every other block.
+pub fn batch_groups(workflow: &Workflow) -> Vec<BlockId> {
+    let mut groups: Vec<BlockId> = Vec::with_capacity(workflow.blocks.len());
+    let mut models: Vec<(BlockId, octopus_owg::ir::KernelKind, LlmModel)> = Vec::new();
+    for (b, block) in workflow.blocks.iter_enumerated() {
+        let mut group = b;
+        if let Some(task) = block.task()
+            && let Some(m) = Profile::of(task).llm
+        {
+            let kind = task.kernel.kind();
+            match models.iter().find(|(_, k, x)| *k == kind && x.same(&m) && x.max_batch == m.max_batch) {
+                Some(&(first, _, _)) => group = first,
+                None => models.push((b, kind, m)),
+            }
+        }
+        groups.push(group);
+    }
+    groups
 }

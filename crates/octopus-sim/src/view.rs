@@ -91,7 +91,8 @@ pub struct TaskView {
 /// A running batch, as schedulers see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchView {
-    /// The LLM block whose executions it runs.
+    /// The LLM block whose executions it runs: the first of its group ([`crate::Ctx::group`]);
+    /// it serves every block of the group.
     pub block: BlockId,
     /// Sequences in it now.
     pub members: u32,

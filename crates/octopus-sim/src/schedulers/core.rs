@@ -349,8 +349,10 @@ impl Core {
             _ => QueueId::Global,
         };
         ctx.enqueue(task, q);
-        self.queues.push(d * self.nblocks + v.block.index(), key, v.request.0, task);
-        self.queued_cycles[d] += self.exp[v.block.index()];
+        // The blocks of a batch group queue together, under the group's first block.
+        let b = ctx.group(v.block);
+        self.queues.push(d * self.nblocks + b.index(), key, v.request.0, task);
+        self.queued_cycles[d] += self.exp[b.index()];
         self.queued_n[d] += 1;
     }
 
@@ -786,7 +788,7 @@ impl Core {
     /// Takes domain `d`'s collector out (it starts, or joins a batch); the next gang collects.
     pub fn take_collector(&mut self, ctx: &mut Ctx<'_>, d: usize) -> Option<Entry> {
         let e = self.collector[d].take()?;
-        self.queued_cycles[d] -= self.exp[ctx.task(e.task).block.index()];
+        self.queued_cycles[d] -= self.exp[ctx.group(ctx.task(e.task).block).index()];
         self.queued_n[d] -= 1;
         Some(e)
     }

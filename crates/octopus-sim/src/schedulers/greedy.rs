@@ -103,7 +103,8 @@ impl Scheduler for Greedy {
     fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, batch: BatchId) {
         let block = ctx.batch(batch).block;
         while ctx.batch(batch).has_room() {
-            let Some(task) = ctx.queue_iter(QueueId::Global).find(|&t| ctx.task(t).block == block) else {
+            let Some(task) = ctx.queue_iter(QueueId::Global).find(|&t| ctx.group(ctx.task(t).block) == block)
+            else {
                 return;
             };
             self.release_held(ctx, task);

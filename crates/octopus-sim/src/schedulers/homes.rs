@@ -4,8 +4,8 @@
 //!   home expected to be free first ([`Ctx::expected_free`], ties to the lowest ID), at once if
 //!   it is idle with an empty queue; a home that frees runs the head of its queue.
 //! - A block whose executions run as gangs of `k > 1` TBUs, or batch: a ready task joins the
-//!   running batch on its homes with the fewest sequences (batched blocks), else starts on the `k`
-//!   lowest-numbered idle homes, else waits in its block's FIFO. A home that frees serves, among
+//!   running batch on its homes with the fewest sequences (batched blocks, of its group), else
+//!   starts on the `k` lowest-numbered idle homes, else waits in its block's (group's) FIFO. A home that frees serves, among
 //!   the blocks it is home to, the oldest queued gang: it is held for it until the gang has `k`
 //!   TBUs, then the gang starts. Serving the oldest head first is a total order, so the gang at
 //!   its front always collects its TBUs: no two gangs hold each other's TBUs for ever.
@@ -47,7 +47,8 @@ impl Homes {
     pub fn rebuild(&mut self, ctx: &Ctx<'_>) {
         self.gang_blocks = vec![Vec::new(); ctx.tbu_count()];
         for (b, hs) in self.homes.iter().enumerate() {
-            if self.gang[b] {
+            // A batch group queues under its first block, whose homes are the group's.
+            if self.gang[b] && ctx.group(BlockId(b as u32)).index() == b {
                 for h in hs {
                     self.gang_blocks[h.index()].push(BlockId(b as u32));
                 }
@@ -60,18 +61,13 @@ impl Homes {
         self.gang[b.index()]
     }
 
-    /// Tasks of a gang block waiting in its FIFO.
-    pub fn fifo_len(&self, b: BlockId) -> usize {
-        self.fifo[b.index()].len()
-    }
-
     /// Places a ready task on its block's homes (see the module docs).
     pub fn place(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
         let v = ctx.task(task);
-        let b = v.block;
-        if !self.gang[b.index()] {
-            return place_on_homes(ctx, task, &self.homes[b.index()]);
+        if !self.gang[v.block.index()] {
+            return place_on_homes(ctx, task, &self.homes[v.block.index()]);
         }
+        let b = ctx.group(v.block);
         if v.batched
             && let Some(batch) = self.roomiest_batch(ctx, b)
         {

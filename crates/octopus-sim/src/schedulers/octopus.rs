@@ -312,7 +312,7 @@ impl Scheduler for Octopus {
         let block = bv.block;
         let d = self.core.domain_for(ctx, block, bv.cluster);
         // The collector first: it has waited longest among the gangs of its domain.
-        if self.core.collector(d).is_some_and(|e| ctx.task(e.task).block == block)
+        if self.core.collector(d).is_some_and(|e| ctx.group(ctx.task(e.task).block) == block)
             && let Some((task, held)) = self.core.collector_joins(ctx, d)
         {
             ctx.join(task, batch);

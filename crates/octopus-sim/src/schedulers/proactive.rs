@@ -234,7 +234,7 @@ impl Proactive {
                         return true;
                     }
                     let v = ctx.tbu(t);
-                    if v.configured == Some(block) && c.eligible(ctx, t, block) {
+                    if ctx.warm(t, block) && c.eligible(ctx, t, block) {
                         ready += 1;
                     } else if c.dedicated_to(i).is_none()
                         && v.reserved.is_none()

@@ -59,7 +59,8 @@ impl State {
     /// Opens a batch of task `i`'s block on `gang` (sorted) after `delay` cycles of control
     /// messages, with `i` as its first sequence.
     pub(crate) fn open_batch(&mut self, env: &Env<'_>, i: u32, gang: Vec<TbuId>, delay: Cycle) {
-        let block = self.tasks[i as usize].block;
+        // A batch serves every block of its group (one model, one phase).
+        let block = env.group(self.tasks[i as usize].block);
         let model = env.llm(block).expect("a batched block has a model");
         let now = self.now;
         let at = now + delay;

@@ -131,14 +131,22 @@ impl<'a> Ctx<'a> {
         TbuView { activity, configured: t.config, reserved: t.reserved }
     }
 
-    /// The block whose configuration a TBU holds (after its current reconfiguration, if any).
+    /// The block whose configuration a TBU holds (after its current reconfiguration, if any); for
+    /// blocks of a batch group ([`Ctx::group`]), the group's first block.
     pub fn configured(&self, tbu: TbuId) -> Option<BlockId> {
         self.st.tbus[tbu.index()].config
     }
 
-    /// Whether a TBU holds `block` (its configuration and resident bytes): a warm TBU.
+    /// Whether a TBU holds `block` (its configuration and resident bytes, or its group's): a warm TBU.
     pub fn warm(&self, tbu: TbuId, block: BlockId) -> bool {
-        self.configured(tbu) == Some(block)
+        self.configured(tbu) == Some(self.env.group(block))
+    }
+
+    /// The block whose configuration, weights and batches `block` shares: itself, but for LLM
+    /// blocks of one model and phase (one serving instance per model and phase), the first of them.
+    /// Batches of a group are listed under it ([`Ctx::batches`]) and serve all its blocks.
+    pub fn group(&self, block: BlockId) -> BlockId {
+        self.env.group(block)
     }
 
     /// The block a TBU is reserved for ([`Ctx::reserve`]), if any.
@@ -327,9 +335,9 @@ impl<'a> Ctx<'a> {
 
     // ---- reading: batches ----
 
-    /// The running batches of a block, in the order they opened.
+    /// The running batches that may take a task of `block` (its group's), in the order they opened.
     pub fn batches(&self, block: BlockId) -> impl Iterator<Item = BatchId> + '_ {
-        self.st.block_batches[block.index()].iter().map(|&b| BatchId(b))
+        self.st.block_batches[self.env.group(block).index()].iter().map(|&b| BatchId(b))
     }
 
     /// A running batch.
@@ -406,7 +414,10 @@ impl<'a> Ctx<'a> {
         let i = self.st.check_ref(task);
         let b = &self.st.batches[batch.0 as usize];
         assert!(b.live, "joined batch {} that has closed", batch.0);
-        assert!(b.block == self.st.tasks[i as usize].block, "joined a batch of another block");
+        assert!(
+            b.block == self.env.group(self.st.tasks[i as usize].block),
+            "joined a batch of another group"
+        );
         assert!(b.members.len() + b.pending.len() < b.max as usize, "joined a full batch");
         assert!(self.st.tasks[i as usize].tbus.is_empty(), "a task holding TBUs joined a batch");
         self.st.take_off_queue(self.env, i);

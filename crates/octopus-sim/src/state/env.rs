@@ -28,6 +28,9 @@ pub(crate) struct Env<'a> {
     pub cbu: Vec<ClusterId>,
     /// What each task block keeps resident and whether it batches.
     pub profile: Vec<Profile>,
+    /// Per block: the block whose configuration, weights and batches it shares (itself, but for
+    /// LLM blocks of one model and phase: `octopus_hw::batch_groups`).
+    pub group: Vec<BlockId>,
     /// Per `block * kinds + kind`: expected cycles of one execution on warm TBUs (its run and its
     /// collectives on a compact ring, from [`CostModel::expected_exec`]).
     pub expected: Vec<Cycle>,
@@ -146,6 +149,7 @@ impl<'a> Env<'a> {
             shards,
             cbu,
             profile,
+            group: octopus_hw::batch_groups(wf),
             expected,
             load,
             mean_steps,
@@ -167,6 +171,11 @@ impl<'a> Env<'a> {
 
     pub(crate) fn load_on(&self, block: BlockId, kind: TbuKindId) -> Cycle {
         self.load[block.index() * self.kinds + kind.index()]
+    }
+
+    /// The block whose configuration, weights and batches `b` shares.
+    pub(crate) fn group(&self, b: BlockId) -> BlockId {
+        self.group[b.index()]
     }
 
     pub(crate) fn is_task(&self, b: BlockId) -> bool {

@@ -123,12 +123,14 @@ impl State {
         self.push(end, Ev::TaskDone { task: i });
     }
 
-    /// The load a TBU pays to run `block` (0 when it holds it), configuring it for the block.
+    /// The load a TBU pays to run `block` (0 when it holds it, or a block of its group),
+    /// configuring it for the block's group.
     pub(crate) fn load_for(&mut self, env: &Env<'_>, t: TbuId, block: BlockId) -> Cycle {
-        if self.tbus[t.index()].config == Some(block) {
+        let group = env.group(block);
+        if self.tbus[t.index()].config == Some(group) {
             return 0;
         }
-        self.tbus[t.index()].config = Some(block);
+        self.tbus[t.index()].config = Some(group);
         self.acc.reconfigurations += 1;
         env.load_on(block, env.machine.tbus[t].kind)
     }

@@ -253,7 +253,7 @@ impl State {
         // The compiled placement is loaded before the run starts.
         for (b, homes) in env.homes.iter().enumerate() {
             for &t in homes {
-                tbus[t.index()].config.get_or_insert(BlockId(b as u32));
+                tbus[t.index()].config.get_or_insert(env.group(BlockId(b as u32)));
             }
         }
         let n_queues = 1 + m.clusters.len() + m.tbus.len();
