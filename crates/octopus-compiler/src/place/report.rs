@@ -8,7 +8,12 @@ use crate::plan::{ClusterLoad, FlowPlan, MemoryReport, Report, TaskLoad, TaskPla
 
 /// The report of the task entries `tasks` and flow entries `flows` on `machine`, with the memory
 /// accounting. A task's demand is spread evenly over its homes (a batch group's over the group's).
-pub(super) fn report(machine: &Machine, tasks: &[TaskPlan], flows: &[FlowPlan], memory: MemoryReport) -> Report {
+pub(super) fn report(
+    machine: &Machine,
+    tasks: &[TaskPlan],
+    flows: &[FlowPlan],
+    memory: MemoryReport,
+) -> Report {
     let mut tbu_load = IndexVec::<TbuId, f64>::from_elem(0.0, machine.tbus.len());
     let mut used = IndexVec::<TbuId, bool>::from_elem(false, machine.tbus.len());
     for tp in tasks {
