@@ -179,6 +179,25 @@ pub fn human(module: &Module, machine: &Machine, plan: &Plan) -> String {
         r.max_requests_per_second
             .map_or("unbounded (no load)".to_owned(), |x| format!("{} requests/s", sig3(x))),
     );
+    let m = &r.memory;
+    if m.weights_bytes > 0.0 || !m.llm.is_empty() {
+        out += &format!(
+            "\nmemory (one die)\n  weights            {}B of {}B\n  KV cache capacity  {}B\n",
+            si(m.weights_bytes),
+            si(m.die_bytes),
+            si(m.kv_capacity_bytes)
+        );
+        for l in &m.llm {
+            let limited = if l.design_batch < f64::from(l.max_batch) { ", limited by the KV cache" } else { "" };
+            out += &format!(
+                "  {:<18} {}B of KV cache per sequence, batches of {} (max_batch {}){limited}\n",
+                l.name,
+                si(l.kv_bytes_mean),
+                sig3(l.design_batch),
+                l.max_batch
+            );
+        }
+    }
     out
 }
 
