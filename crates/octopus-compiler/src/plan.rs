@@ -20,7 +20,7 @@ pub struct Plan {
     pub version: u32,
     /// The workflow's name.
     pub workflow: String,
-    /// [`octopus_hw::fingerprint`] of the workflow IR.
+    /// [`octopus_owg::fingerprint`] of the workflow IR (with [`octopus_owg::IR_VERSION`] mixed in).
     pub workflow_fingerprint: u64,
     /// The machine's name.
     pub hardware: String,

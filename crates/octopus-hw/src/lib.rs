@@ -50,18 +50,9 @@ pub fn preset_text(name: &str) -> Option<&'static str> {
     PRESETS.iter().find(|p| p.0 == name).map(|p| p.1)
 }
 
-/// The canonical RON text of a value (pretty, struct names included): what fingerprints hash.
+/// The canonical RON text of a value (pretty, struct names included): how plans and descriptions
+/// are written. (Fingerprints hash the compact text: [`octopus_owg::hash::ron_fingerprint`].)
 pub fn to_ron<T: serde::Serialize>(value: &T) -> String {
     let config = ron::ser::PrettyConfig::new().struct_names(true);
     ron::ser::to_string_pretty(value, config).expect("plain data always serialises to RON")
-}
-
-/// FNV-1a (64-bit) of bytes: stable across runs and platforms, unlike std's hasher.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// The fingerprint of a value: [`fnv1a64`] of its compact RON text.
-pub fn fingerprint<T: serde::Serialize>(value: &T) -> u64 {
-    fnv1a64(ron::to_string(value).expect("plain data always serialises to RON").as_bytes())
 }

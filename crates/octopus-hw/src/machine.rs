@@ -214,7 +214,7 @@ impl Machine {
                 }));
             }
         }
-        let fingerprint = crate::fingerprint(&spec);
+        let fingerprint = octopus_owg::hash::ron_fingerprint(&spec);
         Machine { spec, kinds, tbus, clusters, dies, links, width, height, out_links, fingerprint }
     }
 

@@ -6,11 +6,15 @@
 //! [`analysis::Analysis`] side table (expected visits, work, critical path, stable/dynamic class).
 //! Every problem is reported, not only the first, as a [`Diagnostic`] with a stable code and a span.
 //!
+//! [`fingerprint`] is the stable hash of a workflow's IR (with [`IR_VERSION`] mixed in) that plans
+//! record; [`hash`] has the generic FNV-1a helpers it is built on.
+//!
 //! This crate knows nothing of hardware and reads no files: empirical distributions and replayed
 //! arrivals name CSV files, which the caller's [`Loader`] provides.
 
 pub mod analysis;
 pub mod dist;
+pub mod hash;
 pub mod index;
 pub mod ir;
 
@@ -24,6 +28,7 @@ mod units;
 mod validate;
 
 pub use diagnostics::{Diagnostic, render};
+pub use hash::{IR_VERSION, fingerprint};
 
 /// Reads the files a source names (CSV files of `empirical` distributions and `replay` arrivals).
 pub trait Loader {

@@ -104,7 +104,7 @@ pub(crate) fn compile(
     Ok(Plan {
         version: PLAN_VERSION,
         workflow: workflow.name.clone(),
-        workflow_fingerprint: octopus_hw::fingerprint(workflow),
+        workflow_fingerprint: octopus_owg::fingerprint(workflow),
         hardware: machine.name().to_owned(),
         machine_fingerprint: machine.fingerprint(),
         strategy: options.strategy,

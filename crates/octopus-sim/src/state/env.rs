@@ -68,7 +68,7 @@ impl<'a> Env<'a> {
     /// Checks the plan against the workflow and machine, and builds the run's tables.
     pub(crate) fn new(inputs: &crate::Inputs<'a>, config: &SimConfig) -> Result<Env<'a>, SimError> {
         let crate::Inputs { workflow: wf, analysis: an, machine, cost, plan } = *inputs;
-        if plan.workflow_fingerprint != octopus_hw::fingerprint(wf) {
+        if plan.workflow_fingerprint != octopus_owg::fingerprint(wf) {
             return Err(SimError::PlanWorkflow { plan: plan.workflow.clone(), workflow: wf.name.clone() });
         }
         if plan.machine_fingerprint != machine.fingerprint() {
