@@ -56,6 +56,24 @@ fn stats_and_json_describe_every_task() {
 }
 
 #[test]
+fn stats_call_the_longest_path_of_means_by_its_name() {
+    // A fork-join of 4 exponential(10M) tasks: the longest path of means is 10M, while the mean
+    // of the longest path is 20.8M, so the figure must not be called the expected critical path.
+    let file = repo_root().join("crates/octopus-cli/tests/data/fork_join_exponential.owg");
+    let out = octopus().args(["check", "--stats"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("critical path of means 10.0 M"), "{text}");
+    assert!(!text.contains("expected critical path"), "{text}");
+
+    let out = octopus().args(["check", "--format", "json"]).arg(&file).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let analysis = &json[0]["analysis"];
+    assert_eq!(analysis["critical_path_of_means"].as_f64(), Some(10e6));
+    assert_eq!(analysis["critical_path"], analysis["critical_path_of_means"], "the former name is kept");
+}
+
+#[test]
 fn invalid_input_exits_1_with_located_diagnostics() {
     let dir = common::scratch_dir("check-invalid");
     let bad = dir.join("bad.owg");

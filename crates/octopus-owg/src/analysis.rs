@@ -67,7 +67,9 @@ pub struct Analysis {
     pub expected_work: f64,
     /// Worst-case nominal operations per request.
     pub worst_work: f64,
-    /// Expected critical path per request, in nominal operations.
+    /// The critical path of means per request, in nominal operations: the longest path of
+    /// expected costs (see [`Analysis::critical_path_with`]). A lower bound on the expected
+    /// critical path, since the mean of a maximum is at least the maximum of the means.
     pub critical_path: f64,
 }
 
@@ -185,7 +187,7 @@ impl Analysis {
             .sum()
     }
 
-    /// The expected critical path for another per-execution expected cost, by the nominal rules: a
+    /// The critical path of means for another per-execution expected cost, by the nominal rules: a
     /// longest path in topological order, where a branch's closer adds the probability-weighted
     /// mean of its alternatives' lengths, a loop's closer `E[count]` times its body's length, and
     /// fork and map closers the longest of their paths.

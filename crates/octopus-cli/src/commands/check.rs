@@ -140,7 +140,7 @@ pub fn stats_table(module: &Module) -> String {
         ]);
     }
     format!(
-        "\n{}\nper request (nominal operations): expected work {}, worst-case work {}, expected critical path {}\n\n",
+        "\n{}\nper request (nominal operations): expected work {}, worst-case work {}, critical path of means {}\n\n",
         t.render().trim_end(),
         si(an.expected_work),
         si(an.worst_work),
@@ -185,6 +185,9 @@ struct AnalysisJson {
     workflow: String,
     expected_work: f64,
     worst_work: f64,
+    /// The longest path of expected costs: a lower bound on the expected critical path.
+    critical_path_of_means: f64,
+    /// The same figure under its former name, kept for scripts that read it.
     critical_path: f64,
     tasks: Vec<TaskJson>,
 }
@@ -228,6 +231,7 @@ impl FileReport {
                 workflow: wf.name.clone(),
                 expected_work: an.expected_work,
                 worst_work: an.worst_work,
+                critical_path_of_means: an.critical_path,
                 critical_path: an.critical_path,
                 tasks: wf
                     .tasks()
