@@ -188,7 +188,8 @@ pub fn human(module: &Module, machine: &Machine, plan: &Plan) -> String {
             si(m.kv_capacity_bytes)
         );
         for l in &m.llm {
-            let limited = if l.design_batch < f64::from(l.max_batch) { ", limited by the KV cache" } else { "" };
+            let limited =
+                if l.design_batch < f64::from(l.max_batch) { ", limited by the KV cache" } else { "" };
             out += &format!(
                 "  {:<18} {}B of KV cache per sequence, batches of {} (max_batch {}){limited}\n",
                 l.name,
