@@ -210,6 +210,20 @@ fn main() {
             let headers: Vec<String> = abl.iter().map(|a| a.to_string()).collect();
             println!("### Ablation (makespan relative to `octopus`; above 1 = slower without the part)\n");
             ratio_table(&names, &abl, &headers, |w, a| ms(w, a) / ms(w, OCTOPUS), 3, "", false);
+            // An ablation whose run is identical to octopus's (every metric but the name) changed
+            // nothing: the part it removes did not act on that workflow.
+            let same = |w: usize, a: &str| {
+                let mut x = table[&(w, a)].clone();
+                x.scheduler = OCTOPUS.to_owned();
+                &x == table[&(w, OCTOPUS)]
+            };
+            for a in &abl {
+                let noop: Vec<&str> = (0..names.len()).filter(|&w| same(w, a)).map(|w| names[w]).collect();
+                if !noop.is_empty() {
+                    println!("- `{a}`: identical to `octopus` (a no-op) on {}", noop.join(", "));
+                }
+            }
+            println!();
         }
     }
 
@@ -234,6 +248,32 @@ fn main() {
         println!();
     }
     println!();
+
+    let llm: Vec<usize> =
+        (0..names.len()).filter(|&w| table[&(w, schedulers[0].as_str())].tpot.is_some()).collect();
+    if !llm.is_empty() {
+        println!("### LLM serving: TTFT p50 / TPOT p50 (s)\n");
+        print!("| workflow |");
+        for s in &schedulers {
+            print!(" {s} |");
+        }
+        println!();
+        print!("|---|");
+        for _ in &schedulers {
+            print!("---:|");
+        }
+        println!();
+        for &w in &llm {
+            print!("| {} |", names[w]);
+            for s in &schedulers {
+                let r = table[&(w, s.as_str())];
+                let (t, p) = (r.ttft.expect("decode"), r.tpot.expect("decode"));
+                print!(" {:.3} / {:.4} |", t.p50_s, p.p50_s);
+            }
+            println!();
+        }
+        println!();
+    }
 
     println!("### Utilisation and reconfigurations\n");
     print!("| workflow |");

@@ -176,7 +176,7 @@ impl<'a> Engine<'a> {
             let bt = &self.st.batches[b as usize];
             (bt.block, bt.members.len() + bt.pending.len() < bt.max as usize)
         };
-        if room && self.st.block_queued[block.index()] > 0 {
+        if room && self.st.group_queued[block.index()] > 0 {
             call!(self, on_batch_room, BatchId(b));
         }
         if self.st.next_step(&self.env, b) == StepOutcome::Closed {

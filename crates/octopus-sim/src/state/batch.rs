@@ -44,6 +44,8 @@ pub(crate) struct Batch {
     pub acct_at: Cycle,
     /// Its number in the log.
     pub exec: u64,
+    /// Whether it is empty and waits one more step's time for a sequence before it closes.
+    pub lingering: bool,
 }
 
 /// What a step boundary did to a batch.
@@ -91,6 +93,7 @@ impl State {
                     step_coll: 0,
                     acct_at: 0,
                     exec: 0,
+                    lingering: false,
                 });
                 (self.batches.len() - 1) as u32
             }
@@ -140,6 +143,7 @@ impl State {
         bt.wake = NO_TIME;
         bt.acct_at = ready_at;
         bt.exec = exec;
+        bt.lingering = false;
         self.block_batches[block.index()].push(b);
         self.join_batch(env, i, b, at);
     }
@@ -279,6 +283,15 @@ impl State {
             }
             return StepOutcome::Running;
         }
+        // Empty: it keeps its gang for one more step's time, in case a sequence comes (a server
+        // between requests), then closes. (ours)
+        let bt = &mut self.batches[b as usize];
+        let last = bt.step_run + bt.step_coll;
+        if !bt.lingering && last > 0 {
+            bt.lingering = true;
+            self.wake_batch(b, now + last);
+            return StepOutcome::Running;
+        }
         self.close_batch(env, b);
         StepOutcome::Closed
     }
@@ -329,6 +342,7 @@ impl State {
         }
         let bt = &mut self.batches[b as usize];
         bt.stepping = true;
+        bt.lingering = false;
         bt.step_run = run;
         bt.step_coll = coll.cycles;
         if env.trace {

@@ -227,6 +227,8 @@ pub(crate) struct State {
     pub queues: Vec<Queue>,
     pub cluster_queued: Vec<u32>,
     pub block_queued: Vec<u32>,
+    /// Per batch group (by its first block): tasks of its blocks queued.
+    pub group_queued: Vec<u32>,
     pub total_queued: u32,
     pub cbu_free: Vec<Cycle>,
     pub link_free: Vec<Cycle>,
@@ -287,6 +289,7 @@ impl State {
             queues: vec![Queue { head: NONE, tail: NONE, len: 0, expected: 0 }; n_queues],
             cluster_queued: vec![0; m.clusters.len()],
             block_queued: vec![0; env.wf.blocks.len()],
+            group_queued: vec![0; env.wf.blocks.len()],
             total_queued: 0,
             cbu_free: vec![0; m.clusters.len()],
             link_free: vec![0; m.links.len()],
@@ -379,6 +382,7 @@ impl State {
             self.cluster_queued[c] += 1;
         }
         self.block_queued[block.index()] += 1;
+        self.group_queued[env.group(block).index()] += 1;
         self.total_queued += 1;
         self.floating -= 1;
     }
@@ -407,6 +411,7 @@ impl State {
             self.cluster_queued[c] -= 1;
         }
         self.block_queued[block.index()] -= 1;
+        self.group_queued[env.group(block).index()] -= 1;
         self.total_queued -= 1;
         let t = &mut self.tasks[i as usize];
         t.queue = NONE;
