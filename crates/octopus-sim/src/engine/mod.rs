@@ -113,9 +113,16 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Clips reconfigurations ahead of time still running at the end, so TBU time adds up.
+    /// Clips reconfigurations ahead of time still running at the end, and counts the time of
+    /// batches still open (empty, lingering), so TBU time adds up.
     fn finish(&mut self) {
         let end = self.st.now;
+        for b in &self.st.batches {
+            if b.live {
+                debug_assert!(!b.stepping && b.members.is_empty());
+                self.st.acc.transfer += b.tbus.len() as u128 * u128::from(end.saturating_sub(b.acct_at));
+            }
+        }
         for t in &self.st.tbus {
             if t.status == TbuStatus::Reconfiguring && t.until > end {
                 self.st.acc.reconfig -= u128::from(t.until - end);
