@@ -31,7 +31,8 @@
 //!   maps or use their own randomness except from a seed derived from [`Ctx::seed`].
 
 use octopus_compiler::Plan;
-use octopus_hw::{Machine, TbuId};
+use octopus_hw::{ClusterId, Machine, TbuId};
+use octopus_owg::ir::BlockId;
 use octopus_owg::ir::Workflow;
 
 pub use crate::state::Ctx;
@@ -74,6 +75,13 @@ pub trait Scheduler: Send {
     /// are queued: the moment to [`Ctx::join`] one. If the batch is empty and nothing joins, it
     /// closes and its TBUs become free.
     fn on_batch_room(&mut self, _ctx: &mut Ctx<'_>, _batch: BatchId) {}
+
+    /// Which cluster's CBU runs an opener (`branch`, `fork`, `map`, `loop`) with one incoming flow,
+    /// whose data comes from cluster `from`: asked once per instance, when its input is sent. Its
+    /// closer runs on the same CBU. Default: the plan's CBU (the compile-time placement).
+    fn control_cluster(&self, ctx: &Ctx<'_>, block: BlockId, _from: ClusterId) -> ClusterId {
+        ctx.cbu_of(block)
+    }
 
     /// A control block executed: the branch taken, loop count or map width is now known. The hook
     /// a proactive scheduler forecasts from.

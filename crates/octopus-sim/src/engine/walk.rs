@@ -40,7 +40,7 @@ impl Engine<'_> {
         if self.env.is_task(block) {
             self.task_ready(frame, block, ef_in);
         } else {
-            let c = self.env.cbu[block.index()];
+            let c = self.control_cluster(frame, block, None);
             let start = self.st.now.max(self.st.cbu_free[c.index()]);
             let end = start + self.env.control_cycles;
             self.st.cbu_free[c.index()] = end;
@@ -48,6 +48,37 @@ impl Engine<'_> {
             self.st.reqs[r as usize].active += 1;
             self.st.push(end, Ev::CbDone { frame, block, ef: ef_in + self.env.control_cycles });
         }
+    }
+
+    /// The cluster whose CBU runs control block `block` in `frame`, decided once per frame: a
+    /// closer runs on its plan CBU, or where its opener ran if the scheduler moved it; an opener with one incoming flow where the scheduler says
+    /// (`Scheduler::control_cluster`, given where its input comes `from`); any other, its plan CBU.
+    fn control_cluster(&mut self, frame: u32, block: BlockId, from: Option<ClusterId>) -> ClusterId {
+        let local = self.env.prog.local[block] as usize;
+        let set = self.st.frames[frame as usize].ctl[local];
+        if set != NONE {
+            return ClusterId(set);
+        }
+        let c = match self.env.prog.op[block] {
+            // A closer runs on its own plan CBU, unless the scheduler moved its opener.
+            Op::Join { opener } => {
+                let o = self.st.frames[frame as usize].ctl[self.env.prog.local[opener] as usize];
+                if o == NONE || o == self.env.cbu[opener.index()].0 {
+                    self.env.cbu[block.index()]
+                } else {
+                    ClusterId(o)
+                }
+            }
+            _ => match from {
+                Some(src) if self.env.an.preds[block].len() == 1 => {
+                    let ctx = crate::state::Ctx { env: &self.env, st: &mut self.st };
+                    self.sched.control_cluster(&ctx, block, src)
+                }
+                _ => self.env.cbu[block.index()],
+            },
+        };
+        self.st.frames[frame as usize].ctl[local] = c.0;
+        c
     }
 
     /// A task block of a frame has all its inputs: its parameters are drawn and it becomes one
@@ -181,7 +212,7 @@ impl Engine<'_> {
                 self.deliver_later(frame, f, src, bytes, ef, at);
             }
         } else {
-            let c = self.env.cbu[to.index()];
+            let c = self.control_cluster(frame, to, Some(src));
             let notice = now + self.env.ctl_msg(src, c);
             let data = self.st.transfer(&self.env, src, c, bytes, now);
             // The data now waits at the control block's cluster.
@@ -235,7 +266,7 @@ impl Engine<'_> {
     pub(super) fn on_cb_done(&mut self, frame: u32, block: BlockId, ef: Cycle) {
         let env = &self.env;
         let (request, key) = (self.st.frames[frame as usize].request, self.st.frames[frame as usize].key);
-        let cluster = env.cbu[block.index()];
+        let cluster = ClusterId(self.st.frames[frame as usize].ctl[env.prog.local[block] as usize]);
         self.st.acc.control_blocks += 1;
         {
             let req = &mut self.st.reqs[request as usize];

@@ -266,6 +266,15 @@ impl Scheduler for Octopus {
         (self.adaptive.is_some() || self.diffusion.is_some()).then_some(self.core.period())
     }
 
+    /// Per cluster ([`Mode::Local`]), a control block runs on the CBU of the cluster its data
+    /// comes from: there is no global decision point to send it to. (ours)
+    fn control_cluster(&self, ctx: &Ctx<'_>, block: BlockId, from: ClusterId) -> ClusterId {
+        match self.core.mode() {
+            Mode::Local => from,
+            _ => ctx.cbu_of(block),
+        }
+    }
+
     fn on_arrival(&mut self, ctx: &mut Ctx<'_>, request: RequestId) {
         let r = request.0 as usize;
         if let Some(p) = &mut self.proactive {

@@ -93,6 +93,8 @@ pub(crate) struct Frame {
     pub ef: Vec<Cycle>,
     /// Per block: for a loop's closer, the frame of its running iteration.
     pub child: Vec<u32>,
+    /// Per control block: the cluster whose CBU runs it in this frame (`NONE` until decided).
+    pub ctl: Vec<u32>,
     pub slots: Vec<Slot>,
 }
 
@@ -663,6 +665,7 @@ impl State {
                 pending: vec![0; n],
                 ef: vec![0; n],
                 child: vec![NONE; n],
+                ctl: vec![NONE; n],
                 slots: vec![Slot::default(); env.prog.scope_slots[s] as usize],
             });
             (self.frames.len() - 1) as u32
@@ -678,6 +681,7 @@ impl State {
         f.pending.copy_from_slice(&env.prog.scope_pending[s]);
         f.ef.iter_mut().for_each(|e| *e = 0);
         f.child.iter_mut().for_each(|c| *c = NONE);
+        f.ctl.iter_mut().for_each(|c| *c = NONE);
         id
     }
 
@@ -686,6 +690,7 @@ impl State {
         f.pending.copy_from_slice(&env.prog.scope_pending[f.scope as usize]);
         f.ef.iter_mut().for_each(|e| *e = 0);
         f.child.iter_mut().for_each(|c| *c = NONE);
+        f.ctl.iter_mut().for_each(|c| *c = NONE);
     }
 
     pub(crate) fn free_frame(&mut self, id: u32) {
