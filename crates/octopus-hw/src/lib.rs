@@ -11,6 +11,8 @@
 //!   [`DieId`], [`LinkId`]) with hop counts and dimension-ordered routes.
 //! - [`CostModel`]: cycles of kernels (a roofline with a scratchpad working-set rule),
 //!   reconfiguration, control blocks, transfers and control messages.
+//! - [`PARAMS`] and [`apply_override`]: named parameters (`tbu.reconfig_cycles`, ...) set on a spec
+//!   before it is validated, what a design-space sweep varies.
 //!
 //! Text in, data out: this crate reads no files. Every problem in a description is an
 //! [`HwError`] with its line and column.
@@ -20,6 +22,8 @@ mod error;
 mod load;
 mod locate;
 mod machine;
+mod overrides;
+mod ron_locations;
 mod spec;
 
 pub use cost::{CONTROL_MESSAGE_BYTES, CostModel, Traffic};
@@ -29,6 +33,10 @@ pub use machine::{
     Cluster, ClusterId, Die, DieId, Hops, KindSummary, Link, LinkId, MAX_TBUS, Machine, Route, Summary, Tbu,
     TbuId, TbuKindId,
 };
+pub use overrides::{
+    OverrideError, PARAMS, Param, ParamType, ParamValue, apply_override, check_value, find_param,
+};
+pub use ron_locations::RonLocations;
 pub use spec::{CbuSpec, ClusterSpec, DieSpec, HardwareSpec, LinkSpec, PackageSpec, TbuKindSpec};
 
 /// The shipped presets: `(name, RON text)`, in the order `octopus hw list` prints them.
