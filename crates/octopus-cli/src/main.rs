@@ -10,6 +10,7 @@
 mod commands;
 mod io;
 mod simrun;
+mod sweep;
 mod table;
 
 use std::process::ExitCode;
@@ -48,6 +49,8 @@ enum Command {
     Hw(commands::hw::Args),
     /// Compile a workflow onto hardware: a placement plan and its report.
     Compile(commands::compile::Args),
+    /// Run a design-space sweep (resumable, shardable, or as a Slurm job array); `sweep merge`.
+    Sweep(commands::sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(&args),
         Command::Hw(args) => commands::hw::run(&args),
         Command::Compile(args) => commands::compile::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
     };
     ExitCode::from(code)
 }

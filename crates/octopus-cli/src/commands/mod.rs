@@ -6,3 +6,4 @@ pub mod compile;
 pub mod hw;
 pub mod import;
 pub mod simulate;
+pub mod sweep;
