@@ -9,6 +9,7 @@
 
 mod commands;
 mod io;
+mod plot;
 mod simrun;
 mod sweep;
 mod table;
@@ -51,6 +52,8 @@ enum Command {
     Compile(commands::compile::Args),
     /// Run a design-space sweep (resumable, shardable, or as a Slurm job array); `sweep merge`.
     Sweep(commands::sweep::Args),
+    /// A sweep's results as one self-contained HTML page of SVG charts (or the SVGs alone).
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Hw(args) => commands::hw::run(&args),
         Command::Compile(args) => commands::compile::run(&args),
         Command::Sweep(args) => commands::sweep::run(&args),
+        Command::Report(args) => commands::report::run(&args),
     };
     ExitCode::from(code)
 }

@@ -273,6 +273,7 @@ impl Entry {
 }
 
 /// A results file read back.
+#[derive(Debug)]
 pub struct ResultsFile {
     /// Its complete, valid lines.
     pub entries: Vec<Entry>,
