@@ -6,3 +6,6 @@ pub mod results;
 pub mod run;
 pub mod slurm;
 pub mod spec;
+
+#[cfg(test)]
+mod tests;
