@@ -174,7 +174,7 @@ fn series_over<F: Fn(&Rec) -> Option<f64>>(
 }
 
 /// Groups records by workflow and hardware (the facets of most charts), in first-seen order.
-fn facets<'a>(recs: &'a [Rec]) -> Vec<((String, String), Vec<&'a Rec>)> {
+fn facets(recs: &[Rec]) -> Vec<((String, String), Vec<&Rec>)> {
     let keys = distinct(recs.iter().map(|r| (r.workflow.clone(), r.hardware.clone())));
     keys.into_iter()
         .map(|k| {
