@@ -10,7 +10,10 @@ use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, Value
 use plotters::prelude::*;
 
 /// The size of every chart, in pixels.
-pub const SIZE: (u32, u32) = (760, 440);
+pub const SIZE: (u32, u32) = (840, 440);
+
+/// The width of the legend column right of a chart.
+const LEGEND: u32 = 170;
 
 /// Distinct colours for series (Tableau 10).
 const PALETTE: [RGBColor; 10] = [
@@ -119,7 +122,8 @@ pub fn lines(labels: &Labels<'_>, ticks: &[String], series: &[Series]) -> String
     {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
         root.fill(&WHITE).expect(DRAW);
-        let mut chart = ChartBuilder::on(&root)
+        let (area, side) = root.split_horizontally(SIZE.0 - LEGEND);
+        let mut chart = ChartBuilder::on(&area)
             .caption(labels.title, ("sans-serif", 18))
             .margin(14)
             .x_label_area_size(46)
@@ -142,30 +146,49 @@ pub fn lines(labels: &Labels<'_>, ticks: &[String], series: &[Series]) -> String
             let c = colour(i);
             let pts: Vec<(f64, f64)> =
                 s.values.iter().enumerate().filter_map(|(x, v)| v.map(|v| (x as f64, v))).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .expect(DRAW)
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).expect(DRAW);
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).expect(DRAW);
         }
-        legend(&mut chart);
+        legend(&side, &series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), Marker::Line);
         root.present().expect(DRAW);
     }
     out
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+/// How the legend shows a series.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Line,
+    Swatch,
+}
+
+/// A legend in the column right of the chart, one entry per series.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    names: &[&str],
+    marker: Marker,
 ) {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
+    legend_in_order(area, names, &(0..names.len()).collect::<Vec<_>>(), marker);
+}
+
+/// [`legend`] with the entries in `order` (indices into `names`), top to bottom.
+fn legend_in_order<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    names: &[&str],
+    order: &[usize],
+    marker: Marker,
+) {
+    let font = ("sans-serif", 13).into_font();
+    for (row, &i) in order.iter().enumerate() {
+        let y = 56 + 22 * row as i32;
+        let c = colour(i);
+        match marker {
+            Marker::Line => area.draw(&PathElement::new(vec![(4, y), (24, y)], c.stroke_width(2))),
+            Marker::Swatch => area.draw(&Rectangle::new([(8, y - 6), (20, y + 6)], c.filled())),
+        }
         .expect(DRAW);
+        area.draw(&Text::new(names[i].to_owned(), (30, y - 7), font.clone())).expect(DRAW);
+    }
 }
 
 /// Bars grouped by category, one bar per series in each group; an optional dashed reference line
@@ -180,7 +203,8 @@ pub fn grouped_bars(
     {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
         root.fill(&WHITE).expect(DRAW);
-        let mut chart = ChartBuilder::on(&root)
+        let (area, side) = root.split_horizontally(SIZE.0 - LEGEND);
+        let mut chart = ChartBuilder::on(&area)
             .caption(labels.title, ("sans-serif", 18))
             .margin(14)
             .x_label_area_size(46)
@@ -211,11 +235,7 @@ pub fn grouped_bars(
                     Rectangle::new([(x0, 0.0), (x0 + width * 0.92, v)], c.filled())
                 })
             });
-            chart
-                .draw_series(bars)
-                .expect(DRAW)
-                .label(s.name.as_str())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            chart.draw_series(bars).expect(DRAW);
         }
         if let Some(r) = reference {
             let n = groups.len() as f64;
@@ -228,7 +248,7 @@ pub fn grouped_bars(
                 ))
                 .expect(DRAW);
         }
-        legend(&mut chart);
+        legend(&side, &series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), Marker::Swatch);
         root.present().expect(DRAW);
     }
     out
@@ -243,13 +263,13 @@ pub fn stacked_bars(labels: &Labels<'_>, bars: &[String], stacks: &[Series]) -> 
     {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
         root.fill(&WHITE).expect(DRAW);
-        let mut chart = ChartBuilder::on(&root)
+        let (area, side) = root.split_horizontally(SIZE.0 - LEGEND);
+        let mut chart = ChartBuilder::on(&area)
             .caption(labels.title, ("sans-serif", 18))
             .margin(14)
             .x_label_area_size(46)
             .y_label_area_size(70)
-            // Room above the bars for the legend.
-            .build_cartesian_2d(categories(bars.len()), 0.0..if top > 0.0 { top * 1.45 } else { 1.0 })
+            .build_cartesian_2d(categories(bars.len()), 0.0..if top > 0.0 { top * 1.05 } else { 1.0 })
             .expect(DRAW);
         let fmt = tick(bars);
         chart
@@ -277,13 +297,11 @@ pub fn stacked_bars(labels: &Labels<'_>, bars: &[String], stacks: &[Series]) -> 
                     r
                 })
                 .collect();
-            chart
-                .draw_series(rects)
-                .expect(DRAW)
-                .label(s.name.as_str())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            chart.draw_series(rects).expect(DRAW);
         }
-        legend(&mut chart);
+        // Top of the stack first, as the bars read.
+        let names: Vec<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+        legend_in_order(&side, &names, &(0..names.len()).rev().collect::<Vec<_>>(), Marker::Swatch);
         root.present().expect(DRAW);
     }
     out
