@@ -13,7 +13,7 @@ use thiserror::Error;
 /// a file of another version is refused, never mixed.
 pub const SPEC_VERSION: u32 = 1;
 
-/// The axes, in the order points are enumerated (`docs/sweep.md`, "Points").
+/// The fields of a spec, as the unknown-axis diagnostic lists them.
 const FIELDS: &[&str] =
     &["name", "workflows", "hardware", "params", "schedulers", "requests", "rates", "loads", "seeds"];
 
@@ -692,8 +692,8 @@ impl Sweep {
         out
     }
 
-    /// The number of machines (hardware x parameter combinations); a point's machine is
-    /// `hardware * combos + combo`.
+    /// The index of a point's machine among the sweep's machines (one per hardware entry and
+    /// parameter combination): `hardware * combos + combo`.
     pub fn machine_index(&self, p: &Point, combos: usize) -> usize {
         p.hardware * combos + p.combo
     }
