@@ -9,7 +9,9 @@
 
 mod commands;
 mod io;
+mod plot;
 mod simrun;
+mod sweep;
 mod table;
 
 use std::process::ExitCode;
@@ -48,6 +50,10 @@ enum Command {
     Hw(commands::hw::Args),
     /// Compile a workflow onto hardware: a placement plan and its report.
     Compile(commands::compile::Args),
+    /// Run a design-space sweep (resumable, shardable, or as a Slurm job array); `sweep merge`.
+    Sweep(commands::sweep::Args),
+    /// A sweep's results as one self-contained HTML page of SVG charts (or the SVGs alone).
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(&args),
         Command::Hw(args) => commands::hw::run(&args),
         Command::Compile(args) => commands::compile::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
+        Command::Report(args) => commands::report::run(&args),
     };
     ExitCode::from(code)
 }

@@ -11,6 +11,8 @@
 //!   [`DieId`], [`LinkId`]) with hop counts and dimension-ordered routes.
 //! - [`CostModel`]: cycles of kernels (a roofline with a scratchpad working-set rule),
 //!   reconfiguration, control blocks, transfers and control messages.
+//! - [`PARAMS`] and [`apply_override`]: named parameters (`tbu.reconfig_cycles`, ...) set on a spec
+//!   before it is validated, what a design-space sweep varies.
 //!
 //! Text in, data out: this crate reads no files. Every problem in a description is an
 //! [`HwError`] with its line and column.
@@ -21,8 +23,10 @@ pub mod llm;
 mod load;
 mod locate;
 mod machine;
+mod overrides;
 mod profile;
 mod ring;
+mod ron_locations;
 mod spec;
 
 pub use cost::{CONTROL_MESSAGE_BYTES, CostModel, ExecCost, Traffic};
@@ -33,8 +37,12 @@ pub use machine::{
     Cluster, ClusterId, Die, DieId, Hops, KindSummary, Link, LinkId, MAX_TBUS, Machine, Route, Summary, Tbu,
     TbuId, TbuKindId,
 };
+pub use overrides::{
+    OverrideError, PARAMS, Param, ParamType, ParamValue, apply_override, check_value, find_param,
+};
 pub use profile::{Profile, batch_groups};
 pub use ring::{Collective, Ring};
+pub use ron_locations::RonLocations;
 pub use spec::{CbuSpec, ClusterSpec, DieSpec, HardwareSpec, LinkSpec, PackageSpec, TbuKindSpec};
 
 /// The shipped presets: `(name, RON text)`, in the order `octopus hw list` prints them.

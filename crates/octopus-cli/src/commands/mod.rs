@@ -5,4 +5,6 @@ pub mod compare;
 pub mod compile;
 pub mod hw;
 pub mod import;
+pub mod report;
 pub mod simulate;
+pub mod sweep;

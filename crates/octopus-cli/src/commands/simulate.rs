@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use octopus_hw::CostModel;
-use octopus_sim::{SimConfig, SimError, SimResult};
+use octopus_hw::{ClusterId, CostModel, Machine};
+use octopus_owg::index::Idx;
+use octopus_sim::{SimConfig, SimError, SimResult, TraceEvent, TraceKind};
 
 use crate::exit;
 use crate::io;
+use crate::plot::{self, Labels};
 use crate::simrun::{self, Progress};
 use crate::table::{Align, Table, si, sig3};
 
@@ -26,6 +28,9 @@ pub struct Args {
     /// Also write a Chrome trace-event timeline (opens in Perfetto).
     #[arg(long, value_name = "OUT.json")]
     trace: Option<PathBuf>,
+    /// Also write a heat map of TBU utilisation over time per cluster (SVG).
+    #[arg(long, value_name = "UTIL.svg")]
+    plot: Option<PathBuf>,
 }
 
 /// Output formats of `simulate` and `compare`.
@@ -78,7 +83,7 @@ pub fn run(args: &Args) -> u8 {
         requests: args.run.requests,
         rate: args.run.rate,
         seed: args.run.seed,
-        trace: args.trace.is_some(),
+        trace: args.trace.is_some() || args.plot.is_some(),
     };
     let mut progress = Progress::new(&args.scheduler);
     let out = octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| progress.update(d, t));
@@ -94,11 +99,79 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE;
         }
     }
+    if let Some(path) = &args.plot {
+        let svg = utilisation_plot(&out.trace, &loaded.machine, &out.result);
+        if let Err(m) = io::write_atomic(path, svg.as_bytes()) {
+            io::report_error(&m);
+            return exit::USAGE;
+        }
+    }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out.result).expect("results serialise")),
         Format::Table => print!("{}", result_table(&out.result)),
     }
     exit::OK
+}
+
+/// Time bins of the utilisation plot.
+const BINS: usize = 120;
+/// Rows of the utilisation plot at most; larger machines group neighbouring clusters into a row.
+const MAX_ROWS: usize = 128;
+
+/// Per row of clusters, the fraction of its TBU time spent computing (`exec` spans) in each of
+/// `bins` equal slices of `0..makespan`.
+pub fn utilisation(
+    events: &[TraceEvent],
+    machine: &Machine,
+    makespan: u64,
+    bins: usize,
+) -> (Vec<Vec<f64>>, usize) {
+    let clusters = machine.clusters.len();
+    let per_row = clusters.div_ceil(MAX_ROWS).max(1);
+    let rows = clusters.div_ceil(per_row);
+    let mut busy = vec![vec![0u128; bins]; rows];
+    let width = makespan.div_ceil(bins as u64).max(1);
+    for e in events.iter().filter(|e| e.kind == TraceKind::Exec) {
+        let row = e.cluster.index() / per_row;
+        let (mut t, end) = (e.start, e.end);
+        while t < end {
+            let b = ((t / width) as usize).min(bins - 1);
+            let bin_end = if b == bins - 1 { end } else { ((b as u64 + 1) * width).min(end) };
+            busy[row][b] += u128::from(bin_end - t);
+            t = bin_end;
+        }
+    }
+    let tbus_per_row: Vec<u64> = (0..rows)
+        .map(|r| {
+            let cs = r * per_row..((r + 1) * per_row).min(clusters);
+            cs.map(|c| u64::from(machine.clusters[ClusterId::new(c)].tbu_count)).sum()
+        })
+        .collect();
+    let grid = busy
+        .iter()
+        .zip(&tbus_per_row)
+        .map(|(row, &tbus)| {
+            row.iter()
+                .enumerate()
+                .map(|(b, &x)| {
+                    let span =
+                        if b == bins - 1 { makespan.saturating_sub(width * b as u64).max(1) } else { width };
+                    x as f64 / (tbus.max(1) as f64 * span as f64)
+                })
+                .collect()
+        })
+        .collect();
+    (grid, per_row)
+}
+
+/// The `--plot` heat map.
+fn utilisation_plot(events: &[TraceEvent], machine: &Machine, r: &SimResult) -> String {
+    let bins = BINS.min(r.makespan_cycles.max(1) as usize);
+    let (grid, per_row) = utilisation(events, machine, r.makespan_cycles, bins);
+    let title = format!("{} on {}, `{}`: TBU utilisation", r.workflow, r.hardware, r.scheduler);
+    let y = if per_row == 1 { "cluster".to_owned() } else { format!("clusters ({per_row} a row)") };
+    let label = move |row: usize| if per_row == 1 { row.to_string() } else { format!("{}", row * per_row) };
+    plot::heatmap(&Labels { title: &title, x: "time (s)", y: &y }, r.makespan_s, &grid, &label)
 }
 
 /// The human summary of one run.

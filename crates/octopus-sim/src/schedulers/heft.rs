@@ -52,6 +52,7 @@ impl Scheduler for Heft {
 
     fn accepts(&self, workflow: &Workflow, machine: &Machine, plan: &Plan) -> Result<(), String> {
         let cost = octopus_hw::CostModel::new(machine);
+        octopus_compiler::heft::for_workflow(workflow, machine, &cost).map_err(|e| e.to_string())?;
         for t in &plan.tasks {
             let task = workflow.blocks[t.block].task().expect("the plan's tasks are task blocks");
             if cost.profile(task).batched() {
@@ -67,7 +68,7 @@ impl Scheduler for Heft {
                 ));
             }
         }
-        octopus_compiler::heft::for_workflow(workflow, machine, &cost).map(|_| ()).map_err(|e| e.to_string())
+        Ok(())
     }
 
     fn init(&mut self, ctx: &mut Ctx<'_>) {
