@@ -19,6 +19,8 @@ use super::spec::{PointInputs, SPEC_VERSION};
 #[derive(Serialize)]
 struct LineOut<'a> {
     spec_version: u32,
+    /// [`octopus_sim::MODEL_VERSION`]: results of another simulator model are refused.
+    model_version: u32,
     key: &'a str,
     point: &'a PointInputs<'a>,
     workflow: WorkflowInfo<'a>,
@@ -56,6 +58,7 @@ pub fn line_text(
 ) -> String {
     let line = LineOut {
         spec_version: SPEC_VERSION,
+        model_version: octopus_sim::MODEL_VERSION,
         key,
         point,
         workflow: WorkflowInfo { name: workflow.0, fingerprint: hex(workflow.1) },
@@ -103,7 +106,10 @@ pub enum ResultsError {
         reason: String,
     },
     /// A line of another version of the format.
-    #[error("`{file}`:{line}: written for spec version {found}, this octopus reads version {SPEC_VERSION}")]
+    #[error(
+        "`{file}`:{line}: written for spec version {found}, this octopus reads spec version {SPEC_VERSION} with simulator model {}",
+        octopus_sim::MODEL_VERSION
+    )]
     #[diagnostic(
         code(sweep::spec_version),
         help(
@@ -317,6 +323,14 @@ pub fn parse(file: &Path, text: &str) -> Result<ResultsFile, Vec<ResultsError>> 
                 continue;
             }
         }
+        match value.get("model_version") {
+            Some(v) if v.as_u64() == Some(u64::from(octopus_sim::MODEL_VERSION)) => {}
+            v => {
+                let found = v.map_or("none".to_owned(), |v| format!("model {v}"));
+                errors.push(ResultsError::Version { file: name.clone(), line, found });
+                continue;
+            }
+        }
         let missing =
             ["key", "point", "workflow", "machine", "result"].into_iter().find(|f| value.get(f).is_none());
         if let Some(f) = missing {
@@ -444,7 +458,7 @@ mod tests {
 
     fn line(key: &str) -> String {
         format!(
-            "{{\"spec_version\":1,\"key\":\"{key}\",\"point\":{{}},\"workflow\":{{}},\"machine\":{{}},\"result\":{{}}}}\n"
+            "{{\"spec_version\":1,\"model_version\":2,\"key\":\"{key}\",\"point\":{{}},\"workflow\":{{}},\"machine\":{{}},\"result\":{{}}}}\n"
         )
     }
 
