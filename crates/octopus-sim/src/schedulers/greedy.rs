@@ -1,9 +1,10 @@
 //! `greedy`: work-conserving and indiscriminate. One machine-wide FIFO of ready tasks; a ready task
-//! starts on the TBUs that have been idle longest, whatever they are configured for and wherever
-//! its inputs are; a TBU that becomes free serves the oldest queued task. A task of a batched block
-//! first joins any running batch of its block with room (the first opened). The oldest queued
-//! task is served first, strictly: while its gang collects its TBUs, the TBUs that free are held
-//! for it (first come, first served, so a large gang is never starved by small tasks).
+//! starts on the TBUs that have been idle longest when enough are idle, whatever they are
+//! configured for and wherever its inputs are; else a task of a batched block joins any running
+//! batch of its group with room (the first opened); a TBU that becomes free serves the oldest
+//! queued task. The oldest queued task is served first, strictly: while its gang collects its
+//! TBUs, the TBUs that free are held for it (first come, first served, so a large gang is never
+//! starved by small tasks).
 
 use std::collections::VecDeque;
 
@@ -50,12 +51,12 @@ impl Greedy {
     /// the head's gang.
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         while let Some(head) = ctx.queue_front(QueueId::Global) {
+            if self.try_start(ctx, head) {
+                continue;
+            }
             if let Some(b) = Self::batch_for(ctx, head) {
                 self.release_held(ctx, head);
                 ctx.join(head, b);
-                continue;
-            }
-            if self.try_start(ctx, head) {
                 continue;
             }
             while let Some(t) = self.idle.pop_front() {
@@ -85,11 +86,12 @@ impl Scheduler for Greedy {
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
-        if let Some(b) = Self::batch_for(ctx, task) {
-            return ctx.join(task, b);
-        }
+        // Work-conserving: idle TBUs take the task first; a batch with room takes it otherwise.
         if ctx.queue_len(QueueId::Global) == 0 && self.try_start(ctx, task) {
             return;
+        }
+        if let Some(b) = Self::batch_for(ctx, task) {
+            return ctx.join(task, b);
         }
         ctx.enqueue(task, QueueId::Global);
         self.drain(ctx);

@@ -3,9 +3,10 @@
 //! - A block of one-TBU executions: each home has a private FIFO queue; a ready task goes to the
 //!   home expected to be free first ([`Ctx::expected_free`], ties to the lowest ID), at once if
 //!   it is idle with an empty queue; a home that frees runs the head of its queue.
-//! - A block whose executions run as gangs of `k > 1` TBUs, or batch: a ready task joins the
-//!   running batch on its homes with the fewest sequences (batched blocks, of its group), else
-//!   starts on the `k` lowest-numbered idle homes, else waits in its block's (group's) FIFO. A home that frees serves, among
+//! - A block whose executions run as gangs of `k > 1` TBUs, or batch: a ready task starts on the
+//!   `k` lowest-numbered idle homes (a batched block opens a batch there: each gang its homes can
+//!   form is a replica), else joins the running batch of its group with the fewest sequences, else
+//!   waits in its block's (group's) FIFO. A home that frees serves, among
 //!   the blocks it is home to, the oldest queued gang: it is held for it until the gang has `k`
 //!   TBUs, then the gang starts. Serving the oldest head first is a total order, so the gang at
 //!   its front always collects its TBUs: no two gangs hold each other's TBUs for ever.
@@ -68,15 +69,17 @@ impl Homes {
             return place_on_homes(ctx, task, &self.homes[v.block.index()]);
         }
         let b = ctx.group(v.block);
-        if v.batched
-            && let Some(batch) = self.roomiest_batch(ctx, b)
-        {
-            return ctx.join(task, batch);
-        }
+        // Every gang the homes can form is a replica: a new one opens on idle homes before a
+        // running batch grows.
         if self.fifo[b.index()].is_empty()
             && let Some(gang) = self.idle_gang(ctx, b, task)
         {
             return ctx.assign_gang(task, &gang);
+        }
+        if v.batched
+            && let Some(batch) = self.roomiest_batch(ctx, b)
+        {
+            return ctx.join(task, batch);
         }
         self.fifo[b.index()].push_back(task);
         ctx.enqueue(task, QueueId::Cluster(ctx.cbu_of(b)));
