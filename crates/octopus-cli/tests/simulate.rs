@@ -40,7 +40,7 @@ fn json_has_the_documented_fields_and_is_deterministic() {
     for f in FIELDS {
         assert!(v.get(f).is_some(), "missing `{f}` in {v}");
     }
-    for f in ["no_work", "upstream", "reconfig", "transfer"] {
+    for f in ["no_work", "upstream", "queued", "reconfig", "transfer"] {
         assert!(v["idle"].get(f).is_some(), "missing `idle.{f}`");
     }
     assert_eq!(v["requests"], 40);

@@ -43,7 +43,9 @@ pub use trace::{TraceEvent, TraceKind, chrome_trace};
 /// The version of the simulator's model: bumped whenever a change of the model moves results,
 /// so that results recorded by another version (a sweep's results file) are never mixed with new
 /// ones. Version 2: gangs, resident weights, batched LLM serving, the liveness invariant.
-pub const MODEL_VERSION: u32 = 2;
+/// Version 3: `static` and `greedy` open a gang on idle TBUs before growing a batch; Octopus
+/// diffuses queued gangs between dies; the `idle.queued` fraction.
+pub const MODEL_VERSION: u32 = 3;
 
 /// Simulated time, in clock cycles of the machine.
 pub type Cycle = u64;

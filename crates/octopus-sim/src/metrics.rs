@@ -36,6 +36,8 @@ pub(crate) struct Accum {
     /// In collectives between the shards of an execution.
     pub collective: u128,
     pub idle_upstream: u128,
+    /// Idle while a ready task waited in a queue.
+    pub idle_queued: u128,
     pub idle_no_work: u128,
     /// Integral of requests in the system over time (request-cycles).
     pub in_system: u128,
@@ -139,9 +141,13 @@ pub struct LlmResult {
 pub struct Idle {
     /// Idle while no request was in the system.
     pub no_work: f64,
-    /// Idle while requests were in the system: waiting for work that upstream blocks have not
-    /// released yet (contagious idleness), or not eligible for the work that is ready.
+    /// Idle while requests were in the system and no ready task was queued: waiting for work that
+    /// upstream blocks have not released yet (contagious idleness).
     pub upstream: f64,
+    /// Idle while at least one ready task waited in a queue: the scheduler left the TBU unused
+    /// (not eligible for the queued work, kept for another block, or the work is in a timed wait
+    /// for a better TBU).
+    pub queued: f64,
     /// Loading a configuration.
     pub reconfig: f64,
     /// Assigned, waiting for input data to cross the NoC (beyond the overlapping load) or for the
@@ -282,6 +288,7 @@ impl SimResult {
             idle: Idle {
                 no_work: frac(acc.idle_no_work),
                 upstream: frac(acc.idle_upstream),
+                queued: frac(acc.idle_queued),
                 reconfig: frac(acc.reconfig),
                 transfer: frac(acc.transfer),
                 gang: frac(acc.gang),

@@ -80,6 +80,7 @@ fn every_octopus_scheduler_completes_every_request() {
                 let total = r.utilization
                     + r.idle.no_work
                     + r.idle.upstream
+                    + r.idle.queued
                     + r.idle.reconfig
                     + r.idle.transfer
                     + r.idle.gang
@@ -196,6 +197,41 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
     let r = out.result;
     assert_eq!(r.requests, 4);
     assert!(r.noc_byte_hops > 0, "moved copies fetch their inputs over the NoC");
+}
+
+/// One wide map of sharded LLM calls, one sequence per batch: every gang is ready at once, on the
+/// die of the map's data.
+const WIDE_GANGS: &str = r#"
+workflow wide_gangs
+arrivals batch(requests = 2)
+task prep = elementwise(elems = 1K)
+task call = llm_decode(params = 1M, context = 1K, tokens = 64, max_batch = 1)
+map many(width = 24, max = 32) join all
+flow prep -> many
+flow many -> call [bytes = 1 KiB]
+flow call -> all [bytes = 1 KiB]
+"#;
+
+#[test]
+fn diffusion_moves_queued_gangs_to_the_other_die() {
+    let s = Setup::new(WIDE_GANGS, two_dies());
+    let call = s.block("call");
+    let shards = s.plan.task(call).unwrap().shards;
+    assert!(shards > 1, "the call runs as gangs: {shards} shards");
+    let out = s.run(&traced("octopus", None, 1));
+    // Gangs queue in the die of their data; those that ran on the other die got there by diffusion.
+    let per_die: Vec<usize> = (0..2u32)
+        .map(|d| {
+            let on_die = |e: &&octopus_sim::TraceEvent| s.machine.clusters[e.cluster].die.0 == d;
+            out.trace
+                .iter()
+                .filter(|e| e.kind == TraceKind::Batch && e.block == Some(call))
+                .filter(on_die)
+                .count()
+        })
+        .collect();
+    assert!(per_die.iter().all(|&n| n > 0), "the calls' gangs ran on both dies: {per_die:?}");
+    assert_eq!(out.result.requests, 2);
 }
 
 /// An Octopus scheduler that checks the liveness invariant after every event.

@@ -38,6 +38,7 @@ fn every_scheduler_completes_every_request() {
             let total = r.utilization
                 + r.idle.no_work
                 + r.idle.upstream
+                + r.idle.queued
                 + r.idle.reconfig
                 + r.idle.transfer
                 + r.idle.gang

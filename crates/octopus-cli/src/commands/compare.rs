@@ -103,6 +103,7 @@ pub fn compare_table(results: &[SimResult]) -> String {
         ("p99 s", Align::Right),
         ("util", Align::Right),
         ("upstream", Align::Right),
+        ("queued", Align::Right),
         ("reconfigs", Align::Right),
         ("byte-hops", Align::Right),
     ]);
@@ -119,6 +120,7 @@ pub fn compare_table(results: &[SimResult]) -> String {
             sig3(r.latency_p99_s),
             pct(r.utilization),
             pct(r.idle.upstream),
+            pct(r.idle.queued),
             r.reconfigurations.to_string(),
             si(r.noc_byte_hops as f64),
         ]);

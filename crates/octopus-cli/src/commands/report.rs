@@ -258,6 +258,7 @@ fn charts(recs: &[Rec]) -> Vec<Chart> {
     let parts = [
         ("computing", "/utilization"),
         ("idle: upstream", "/idle/upstream"),
+        ("idle: queued", "/idle/queued"),
         ("idle: reconfig", "/idle/reconfig"),
         ("idle: transfer", "/idle/transfer"),
         ("idle: no work", "/idle/no_work"),

@@ -201,6 +201,7 @@ pub fn result_table(r: &SimResult) -> String {
         ("utilization", pct(r.utilization)),
         ("idle: no work", pct(r.idle.no_work)),
         ("idle: upstream", pct(r.idle.upstream)),
+        ("idle: queued", pct(r.idle.queued)),
         ("idle: reconfig", pct(r.idle.reconfig)),
         ("idle: transfer", pct(r.idle.transfer)),
         ("idle: gang", pct(r.idle.gang)),

@@ -117,11 +117,17 @@ impl<'a> Engine<'a> {
     /// batches still open (empty, lingering), so TBU time adds up.
     fn finish(&mut self) {
         let end = self.st.now;
+        let mut spans = Vec::new();
         for b in &self.st.batches {
             if b.live {
                 debug_assert!(!b.stepping && b.members.is_empty());
                 self.st.acc.transfer += b.tbus.len() as u128 * u128::from(end.saturating_sub(b.acct_at));
+                spans.extend(b.tbus.iter().map(|&t| (t, b.ready_at, b.block, b.exec)));
             }
+        }
+        // Their spans in the trace end with the run.
+        for (t, from, block, exec) in spans {
+            self.st.log(&self.env, crate::TraceKind::Batch, t, from, end, block, None, Some(exec));
         }
         for t in &self.st.tbus {
             if t.status == TbuStatus::Reconfiguring && t.until > end {

@@ -68,11 +68,13 @@ pub(crate) struct Core {
     ndomains: usize,
     /// Per `domain * nblocks + block`: its queued tasks.
     queues: Queues,
-    /// Per domain: expected cycles and number of queued tasks (a collecting gang included).
+    /// Per domain: expected TBU-cycles and number of queued tasks (a collecting gang included).
     queued_cycles: Vec<u64>,
     queued_n: Vec<u32>,
     /// Expected cycles of one execution of each block (on its first home's kind).
     exp: Vec<Cycle>,
+    /// Expected TBU-cycles of one execution of each block: `exp` times its shards.
+    work: Vec<Cycle>,
     /// Per block: whether it runs as gangs or batches (queued in gang domains).
     gang: Vec<bool>,
     /// Per block: whether it is stable (from the plan, not time-shared).
@@ -129,6 +131,7 @@ impl Core {
             queued_cycles: Vec::new(),
             queued_n: Vec::new(),
             exp: Vec::new(),
+            work: Vec::new(),
             gang: Vec::new(),
             stable: Vec::new(),
             dedicated: Vec::new(),
@@ -190,6 +193,7 @@ impl Core {
             .indices()
             .map(|b| ctx.homes(b).first().map_or(0, |&h| ctx.expected_cycles(b, h)))
             .collect();
+        self.work = wf.blocks.indices().map(|b| self.exp[b.index()] * u64::from(ctx.shards(b))).collect();
         self.gang = wf.blocks.indices().map(|b| ctx.shards(b) > 1 || ctx.batched(b)).collect();
         self.stable = wf
             .blocks
@@ -287,6 +291,11 @@ impl Core {
         self.exp[b]
     }
 
+    /// Expected TBU-cycles of one execution of a block (its cycles times its shards).
+    pub fn work(&self, b: usize) -> Cycle {
+        self.work[b]
+    }
+
     /// Whether a block is stable.
     pub fn stable(&self, b: usize) -> bool {
         self.stable[b]
@@ -321,7 +330,22 @@ impl Core {
         self.centre
     }
 
-    /// Expected cycles and number of tasks queued in a domain.
+    /// The domain a die's gangs and batches queue in.
+    pub fn die_domain(&self, die: usize) -> usize {
+        self.gang_domain[die] as usize
+    }
+
+    /// A die's centre cluster, where its gang decisions are taken.
+    pub fn die_centre(&self, die: usize) -> ClusterId {
+        self.die_centre[die]
+    }
+
+    /// A die's clusters.
+    pub fn die_clusters(&self, die: usize) -> &[ClusterId] {
+        &self.die_clusters[die]
+    }
+
+    /// Expected TBU-cycles and number of tasks queued in a domain.
     pub fn queued(&self, d: usize) -> (u64, u32) {
         (self.queued_cycles[d], self.queued_n[d])
     }
@@ -352,7 +376,7 @@ impl Core {
         // The blocks of a batch group queue together, under the group's first block.
         let b = ctx.group(v.block);
         self.queues.push(d * self.nblocks + b.index(), key, v.request.0, task);
-        self.queued_cycles[d] += self.exp[b.index()];
+        self.queued_cycles[d] += self.work[b.index()];
         self.queued_n[d] += 1;
     }
 
@@ -384,7 +408,7 @@ impl Core {
     /// Takes the best queued task of a block in a domain (still in its engine queue).
     pub fn pop(&mut self, d: usize, b: usize) -> Option<Entry> {
         let e = self.queues.pop(d * self.nblocks + b)?;
-        self.queued_cycles[d] -= self.exp[b];
+        self.queued_cycles[d] -= self.work[b];
         self.queued_n[d] -= 1;
         self.waits.remove(&e.task);
         Some(e)
@@ -788,7 +812,7 @@ impl Core {
     /// Takes domain `d`'s collector out (it starts, or joins a batch); the next gang collects.
     pub fn take_collector(&mut self, ctx: &mut Ctx<'_>, d: usize) -> Option<Entry> {
         let e = self.collector[d].take()?;
-        self.queued_cycles[d] -= self.exp[ctx.group(ctx.task(e.task).block).index()];
+        self.queued_cycles[d] -= self.work[ctx.group(ctx.task(e.task).block).index()];
         self.queued_n[d] -= 1;
         Some(e)
     }

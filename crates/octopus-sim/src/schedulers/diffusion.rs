@@ -7,11 +7,19 @@
 //! half of it fits), the most urgent first: first-order diffusion (Cybenko 1989), on the loads of
 //! the round's start. A moved task is placed again from `j` as a ready task is (it may run at once
 //! on an idle TBU within `j`'s reach), after a control message from `i`; its data moves when it
-//! runs. Clusters are visited in index order, so the result is deterministic. Gangs and batches
-//! queue per die and do not diffuse.
+//! runs. Clusters are visited in index order, so the result is deterministic.
+//!
+//! Gangs and batches queue per die, and diffuse between dies the same way, on the grid of dies:
+//! a die's load is the expected TBU-cycles queued in it (its clusters' and its gang domain's; a
+//! gang task counts its cycles times its shards) plus its TBUs' remaining expected cycles, per TBU;
+//! when die `i`'s exceeds a neighbour die `j`'s, queued gang tasks worth
+//! `alpha x (l_i - l_j) x min(TBUs of i, TBUs of j)` move to `j` (the most urgent first, only of
+//! blocks enough of `j`'s TBUs may run), placed again from `j`'s centre after a control message
+//! between the two centres. The collecting gang stays. Dies are visited in index order.
 
 use octopus_hw::ClusterId;
 use octopus_owg::index::Idx;
+use octopus_owg::ir::BlockId;
 
 use super::core::{Core, Entry};
 use crate::Cycle;
@@ -35,12 +43,42 @@ pub(crate) struct Diffusion {
     busy: Vec<Cycle>,
     stamp: Vec<u64>,
     round: u64,
+    /// Per die: its neighbours on the grid of dies, and its TBUs.
+    die_neighbours: Vec<Vec<usize>>,
+    die_tbus: Vec<u64>,
 }
 
 impl Diffusion {
     pub(crate) fn new(ctx: &Ctx<'_>) -> Diffusion {
         let n = ctx.cluster_count();
-        Diffusion { moved: 0, busy: vec![0; n], stamp: vec![0; n], round: 0 }
+        let m = ctx.machine();
+        let die_neighbours = m
+            .dies
+            .iter()
+            .map(|a| {
+                m.dies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| a.x.abs_diff(b.x) + a.y.abs_diff(b.y) == 1)
+                    .map(|(j, _)| j)
+                    .collect()
+            })
+            .collect();
+        let mut die_tbus = vec![0; m.dies.len()];
+        for c in m.clusters.iter() {
+            die_tbus[c.die.index()] += c.tbus().count() as u64;
+        }
+        Diffusion { moved: 0, busy: vec![0; n], stamp: vec![0; n], round: 0, die_neighbours, die_tbus }
+    }
+
+    /// A die's load per TBU: the queued expected TBU-cycles of its clusters and gang domain plus
+    /// the remaining expected cycles of its TBUs, over its TBUs.
+    fn die_load(&mut self, ctx: &Ctx<'_>, core: &Core, die: usize, queued: &[u64]) -> u64 {
+        let mut sum = core.queued(core.die_domain(die)).0;
+        for &c in core.die_clusters(die) {
+            sum += self.load(ctx, core, c, queued);
+        }
+        sum / self.die_tbus[die].max(1)
     }
 
     /// A cluster's load: queued expected cycles plus the remaining expected cycles of its TBUs.
@@ -65,6 +103,13 @@ impl Diffusion {
         let nc = ctx.cluster_count();
         // The queued loads at the round's start.
         let queued: Vec<u64> = (0..nc).map(|d| core.queued(d).0).collect();
+        let dies = ctx.machine().dies.len();
+        // Gang domains are the die's, numbered after the clusters', in Mode::Local.
+        let die_loads: Vec<u64> = if dies > 1 && core.die_domain(0) == nc {
+            (0..dies).map(|d| self.die_load(ctx, core, d, &queued)).collect()
+        } else {
+            Vec::new()
+        };
         let mut next = 0;
         while let Some(i) = core.next_queued(next) {
             if i >= nc {
@@ -97,7 +142,7 @@ impl Diffusion {
                         }
                     });
                     let Some((b, _)) = most else { break };
-                    let cyc = core.exp(b);
+                    let cyc = core.work(b);
                     if moved + cyc / 2 > amount {
                         break;
                     }
@@ -108,6 +153,51 @@ impl Diffusion {
                 }
             }
         }
+        for i in 0..die_loads.len() {
+            self.step_die(ctx, core, i, &die_loads, &mut moves);
+        }
         moves
+    }
+
+    /// Die `i`'s part of a round: queued gang tasks move to less loaded neighbour dies.
+    fn step_die(&mut self, ctx: &Ctx<'_>, core: &mut Core, i: usize, loads: &[u64], moves: &mut Vec<Move>) {
+        let di = core.die_domain(i);
+        let alpha = core.params().alpha;
+        for jx in 0..self.die_neighbours[i].len() {
+            let j = self.die_neighbours[i][jx];
+            if core.queued(di).1 == 0 {
+                return;
+            }
+            if loads[i] <= loads[j] {
+                continue;
+            }
+            let dj = core.die_domain(j);
+            let room = self.die_tbus[i].min(self.die_tbus[j]);
+            let amount = (alpha * (loads[i] - loads[j]) as f64 * room as f64) as u64;
+            let mut moved: u64 = 0;
+            loop {
+                // The most urgent queued gang task of a block enough of `j`'s TBUs may run.
+                let mut most: Option<(usize, Entry)> = None;
+                core.queued_blocks(di, |b| {
+                    let k = ctx.shards(BlockId(b as u32)) as usize;
+                    if core.able_in_domain(ctx, dj, BlockId(b as u32)) < k {
+                        return;
+                    }
+                    let e = core.peek(di, b).expect("a queued block");
+                    if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
+                        most = Some((b, e));
+                    }
+                });
+                let Some((b, _)) = most else { break };
+                let cyc = core.work(b);
+                if moved + cyc / 2 > amount {
+                    break;
+                }
+                let entry = core.pop(di, b).expect("peeked");
+                moved += cyc;
+                self.moved += 1;
+                moves.push(Move { entry, from: core.die_centre(i), to: core.die_centre(j) });
+            }
+        }
     }
 }

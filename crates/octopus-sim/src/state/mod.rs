@@ -311,7 +311,9 @@ impl State {
         let dt = to - self.now;
         if dt > 0 {
             let idle = u128::from(self.n_idle) * u128::from(dt);
-            if self.inflight > 0 {
+            if self.total_queued > 0 {
+                self.acc.idle_queued += idle;
+            } else if self.inflight > 0 {
                 self.acc.idle_upstream += idle;
             } else {
                 self.acc.idle_no_work += idle;
