@@ -330,6 +330,9 @@ fn the_report_is_one_self_contained_page_of_svg_charts() {
         "tbu.reconfig_cycles",
         "throughput (requests/s)",
         "idle: upstream",
+        "idle: queued",
+        "idle: gang",
+        "idle: collective",
         "octopus",
     ] {
         assert!(t.iter().any(|x| x == label), "no `{label}` in the report");

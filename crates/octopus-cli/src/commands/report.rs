@@ -261,6 +261,8 @@ fn charts(recs: &[Rec]) -> Vec<Chart> {
         ("idle: queued", "/idle/queued"),
         ("idle: reconfig", "/idle/reconfig"),
         ("idle: transfer", "/idle/transfer"),
+        ("idle: gang", "/idle/gang"),
+        ("idle: collective", "/idle/collective"),
         ("idle: no work", "/idle/no_work"),
     ];
     for ((wf, hw), rs) in facets(recs) {
@@ -290,7 +292,7 @@ fn charts(recs: &[Rec]) -> Vec<Chart> {
                 &schedulers,
                 &stacks,
             ),
-            caption: "utilisation and the four idle fractions (they sum to 100 %), mean over the other axes"
+            caption: "utilisation and the seven idle fractions (they sum to 100 %), mean over the other axes"
                 .into(),
         });
     }
