@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{octopus, repo_root, scratch_dir};
+use common::{octopus, repo_root, run_with_timeout, scratch_dir};
 
 const FIELDS: &[&str] = &[
     "scheduler",
@@ -143,4 +143,26 @@ fn bad_inputs_get_clear_errors_and_no_panic() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Long gaps between requests cost nothing: the periodic ticks of the schedulers pause while the
+/// system is empty (before, 100 requests at 1/min took one tick per period of 100 simulated
+/// minutes, hours of wall clock).
+#[test]
+fn long_idle_gaps_between_requests_finish_at_once() {
+    let dir = scratch_dir("idle-gaps");
+    let path = dir.join("slow.owg");
+    std::fs::write(
+        &path,
+        "workflow slow\narrivals poisson(rate = 1/min, requests = 100)\n\
+         task a = elementwise(elems = 1K)\ntask b = elementwise(elems = 1K)\nflow a -> b [bytes = 1 KiB]\n",
+    )
+    .unwrap();
+    for scheduler in ["octopus", "reactive"] {
+        let status = run_with_timeout(
+            octopus().args(["simulate", path.to_str().unwrap(), "--hw", "wafer", "--scheduler", scheduler]),
+            std::time::Duration::from_secs(120),
+        );
+        assert_eq!(status, Some(Some(0)), "{scheduler}: finished, with success");
+    }
 }

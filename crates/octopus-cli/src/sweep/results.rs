@@ -458,7 +458,8 @@ mod tests {
 
     fn line(key: &str) -> String {
         format!(
-            "{{\"spec_version\":1,\"model_version\":2,\"key\":\"{key}\",\"point\":{{}},\"workflow\":{{}},\"machine\":{{}},\"result\":{{}}}}\n"
+            "{{\"spec_version\":1,\"model_version\":{},\"key\":\"{key}\",\"point\":{{}},\"workflow\":{{}},\"machine\":{{}},\"result\":{{}}}}\n",
+            octopus_sim::MODEL_VERSION
         )
     }
 

@@ -57,6 +57,9 @@ impl<'a> Engine<'a> {
         if let Some(p) = period {
             self.st.push(p, Ev::Tick);
         }
+        // Ticks pause while no request is in the system, so a long gap between arrivals costs
+        // nothing; they resume on the same grid of multiples of the period.
+        let mut ticking = period.is_some();
         let total = self.env.n_requests;
         let step = (total / 100).max(1);
         let mut idle_ticks = 0u32;
@@ -83,7 +86,15 @@ impl<'a> Engine<'a> {
             self.st.advance(time);
             let before = self.st.completed;
             match ev {
-                Ev::Arrival => self.on_arrival(),
+                Ev::Arrival => {
+                    self.on_arrival();
+                    if let Some(p) = period
+                        && !ticking
+                    {
+                        self.st.push((self.st.now / p + 1) * p, Ev::Tick);
+                        ticking = true;
+                    }
+                }
                 Ev::Deliver { frame, flow, src, bytes, ef, origin } => {
                     self.on_deliver(frame, flow, src, bytes, ef, origin)
                 }
@@ -100,7 +111,11 @@ impl<'a> Engine<'a> {
                     if let Some(p) = period
                         && self.st.completed < total
                     {
-                        self.st.push(self.st.now + p, Ev::Tick);
+                        if self.st.inflight == 0 {
+                            ticking = false;
+                        } else {
+                            self.st.push(self.st.now + p, Ev::Tick);
+                        }
                     }
                 }
             }
