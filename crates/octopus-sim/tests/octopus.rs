@@ -77,14 +77,7 @@ fn every_octopus_scheduler_completes_every_request() {
                 assert_eq!(r.requests, requests.unwrap_or(120), "{name}");
                 assert_eq!(r.scheduler, *name);
                 assert!(r.makespan_cycles >= r.lower_bound_cycles, "{name}: {r:?}");
-                let total = r.utilization
-                    + r.idle.no_work
-                    + r.idle.upstream
-                    + r.idle.queued
-                    + r.idle.reconfig
-                    + r.idle.transfer
-                    + r.idle.gang
-                    + r.idle.collective;
+                let total = common::time_fractions(&r);
                 assert!((total - 1.0).abs() < 1e-9, "{name}: fractions sum to {total}");
             }
         }

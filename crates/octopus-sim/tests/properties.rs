@@ -178,8 +178,7 @@ proptest! {
             prop_assert_eq!(&ja, &serde_json::to_string(&b.result).unwrap());
             prop_assert_eq!(r.requests, closed.unwrap_or(requests), "{}:\n{}", r.scheduler, src);
             prop_assert!(r.makespan_cycles >= r.lower_bound_cycles, "{}: {}\n{}", r.scheduler, ja, src);
-            let total = r.utilization + r.idle.no_work + r.idle.upstream + r.idle.queued + r.idle.reconfig + r.idle.transfer
-                    + r.idle.gang + r.idle.collective;
+            let total = common::time_fractions(r);
             prop_assert!((total - 1.0).abs() < 1e-9, "{}: TBU time adds to {}", r.scheduler, total);
             // No TBU does two things at once.
             let mut spans: Vec<_> = a.trace.iter().filter_map(|e| e.tbu.map(|t| (t, e.start, e.end, e.kind))).collect();

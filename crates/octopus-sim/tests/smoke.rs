@@ -35,14 +35,7 @@ fn every_scheduler_completes_every_request() {
             let n = requests.unwrap_or(200);
             assert_eq!(r.requests, n, "{name}");
             assert!(r.makespan_cycles >= r.lower_bound_cycles, "{name}: {r:?}");
-            let total = r.utilization
-                + r.idle.no_work
-                + r.idle.upstream
-                + r.idle.queued
-                + r.idle.reconfig
-                + r.idle.transfer
-                + r.idle.gang
-                + r.idle.collective;
+            let total = common::time_fractions(&r);
             assert!((total - 1.0).abs() < 1e-9, "{name}: fractions sum to {total}");
             println!("{}", serde_json::to_string(&r).unwrap());
         }

@@ -130,25 +130,7 @@ impl Diffusion {
                     continue;
                 }
                 let amount = (alpha * (li - lj) as f64) as u64;
-                let mut moved: u64 = 0;
-                while core.queued(i).1 > 0 {
-                    // The most urgent queued one-TBU task of the cluster.
-                    let mut most: Option<(usize, Entry)> = None;
-                    core.queued_blocks(i, |b| {
-                        let e = core.peek(i, b).expect("a queued block");
-                        // Ties go to the lower block: blocks come in increasing order.
-                        if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
-                            most = Some((b, e));
-                        }
-                    });
-                    let Some((b, _)) = most else { break };
-                    let cyc = core.work(b);
-                    if moved + cyc / 2 > amount {
-                        break;
-                    }
-                    let entry = core.pop(i, b).expect("peeked");
-                    moved += cyc;
-                    self.moved += 1;
+                for entry in self.take(core, i, amount, |_| true) {
                     moves.push(Move { entry, from: ci, to: cj });
                 }
             }
@@ -174,30 +156,54 @@ impl Diffusion {
             let dj = core.die_domain(j);
             let room = self.die_tbus[i].min(self.die_tbus[j]);
             let amount = (alpha * (loads[i] - loads[j]) as f64 * room as f64) as u64;
-            let mut moved: u64 = 0;
-            loop {
-                // The most urgent queued gang task of a block enough of `j`'s TBUs may run.
-                let mut most: Option<(usize, Entry)> = None;
-                core.queued_blocks(di, |b| {
-                    let k = ctx.shards(BlockId(b as u32)) as usize;
-                    if core.able_in_domain(ctx, dj, BlockId(b as u32)) < k {
-                        return;
-                    }
-                    let e = core.peek(di, b).expect("a queued block");
-                    if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
-                        most = Some((b, e));
-                    }
-                });
-                let Some((b, _)) = most else { break };
-                let cyc = core.work(b);
-                if moved + cyc / 2 > amount {
-                    break;
+            // Only blocks enough of `j`'s TBUs may run.
+            let mut able = Vec::new();
+            core.queued_blocks(di, |b| {
+                let block = BlockId(b as u32);
+                if core.able_in_domain(ctx, dj, block) >= ctx.shards(block) as usize {
+                    able.push(b);
                 }
-                let entry = core.pop(di, b).expect("peeked");
-                moved += cyc;
-                self.moved += 1;
-                moves.push(Move { entry, from: core.die_centre(i), to: core.die_centre(j) });
+            });
+            let (from, to) = (core.die_centre(i), core.die_centre(j));
+            for entry in self.take(core, di, amount, |b| able.contains(&b)) {
+                moves.push(Move { entry, from, to });
             }
         }
+    }
+
+    /// Takes queued tasks of domain `d` worth `amount` expected TBU-cycles out of its queues, the
+    /// most urgent first among the blocks `movable` admits (ties to the lower block); a task is
+    /// taken when at least half of it fits.
+    fn take(
+        &mut self,
+        core: &mut Core,
+        d: usize,
+        amount: u64,
+        movable: impl Fn(usize) -> bool,
+    ) -> Vec<Entry> {
+        let mut taken = Vec::new();
+        let mut moved: u64 = 0;
+        loop {
+            let mut most: Option<(usize, Entry)> = None;
+            core.queued_blocks(d, |b| {
+                if !movable(b) {
+                    return;
+                }
+                let e = core.peek(d, b).expect("a queued block");
+                // Blocks come in increasing order, so ties go to the lower one.
+                if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
+                    most = Some((b, e));
+                }
+            });
+            let Some((b, _)) = most else { break };
+            let cyc = core.work(b);
+            if moved + cyc / 2 > amount {
+                break;
+            }
+            taken.push(core.pop(d, b).expect("peeked"));
+            moved += cyc;
+            self.moved += 1;
+        }
+        taken
     }
 }

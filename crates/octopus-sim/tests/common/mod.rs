@@ -5,7 +5,7 @@ use octopus_compiler::Plan;
 use octopus_hw::{CostModel, Machine};
 use octopus_owg::ir::BlockId;
 use octopus_owg::{Module, NoFiles};
-use octopus_sim::{Inputs, Scheduler, SimConfig, SimError, SimOutput};
+use octopus_sim::{Inputs, Scheduler, SimConfig, SimError, SimOutput, SimResult};
 
 /// A validated module from inline `.owg` text (panics with the diagnostics when invalid).
 pub fn module(src: &str) -> Module {
@@ -81,4 +81,13 @@ impl Setup {
 
 pub fn config(scheduler: &str, requests: Option<u64>, seed: u64) -> SimConfig {
     SimConfig { scheduler: scheduler.to_owned(), requests, rate: None, seed, trace: false }
+}
+
+/// Utilisation plus every `idle` fraction of a result, read from its JSON so that a fraction
+/// added later is counted too: the TBU time they split adds up to 1.
+pub fn time_fractions(r: &SimResult) -> f64 {
+    let v = serde_json::to_value(r).expect("a result serialises");
+    let idle = v["idle"].as_object().expect("an idle object");
+    v["utilization"].as_f64().expect("utilization")
+        + idle.values().map(|x| x.as_f64().expect("a fraction")).sum::<f64>()
 }
