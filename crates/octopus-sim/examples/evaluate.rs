@@ -69,6 +69,26 @@ fn load(path: &Path) -> Module {
 
 /// A markdown table of a ratio per workflow and column, `digits` decimals and a `suffix` on each
 /// cell, then its geometric mean per column (in bold) and, with `max`, its maximum.
+/// Prints a Markdown table: the first column left-aligned, the others right-aligned, then a blank
+/// line.
+fn print_table(head: &[String], rows: &[Vec<String>]) {
+    println!("| {} |", head.join(" | "));
+    println!("|---|{}", "---:|".repeat(head.len() - 1));
+    for r in rows {
+        println!("| {} |", r.join(" | "));
+    }
+    println!();
+}
+
+/// One row per workflow, one column per scheduler (after the `lead` columns).
+fn per_scheduler(names: &[&str], lead: &[&str], schedulers: &[String], row: impl Fn(usize) -> Vec<String>) {
+    let head: Vec<String> =
+        ["workflow"].iter().chain(lead).map(|h| h.to_string()).chain(schedulers.iter().cloned()).collect();
+    let rows: Vec<Vec<String>> =
+        (0..names.len()).map(|w| [names[w].to_owned()].into_iter().chain(row(w)).collect()).collect();
+    print_table(&head, &rows);
+}
+
 fn ratio_table(
     names: &[&str],
     cols: &[&str],
@@ -78,38 +98,36 @@ fn ratio_table(
     suffix: &str,
     max: bool,
 ) {
-    print!("| workflow |");
-    for h in headers {
-        print!(" {h} |");
-    }
-    println!();
-    print!("|---|");
-    for _ in cols {
-        print!("---:|");
-    }
-    println!();
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); cols.len()];
-    for (w, n) in names.iter().enumerate() {
-        print!("| {n} |");
-        for (i, c) in cols.iter().enumerate() {
-            let x = ratio(w, c);
-            values[i].push(x);
-            print!(" {x:.digits$}{suffix} |");
-        }
-        println!();
-    }
-    print!("| **geometric mean** |");
-    for v in &values {
-        print!(" **{:.digits$}{suffix}** |", geomean(v));
-    }
+    let head: Vec<String> = ["workflow".to_owned()].into_iter().chain(headers.iter().cloned()).collect();
+    let values: Vec<Vec<f64>> =
+        cols.iter().map(|c| (0..names.len()).map(|w| ratio(w, c)).collect()).collect();
+    let mut rows: Vec<Vec<String>> = (0..names.len())
+        .map(|w| {
+            [names[w].to_owned()]
+                .into_iter()
+                .chain(values.iter().map(|v| format!("{:.digits$}{suffix}", v[w])))
+                .collect()
+        })
+        .collect();
+    rows.push(
+        ["**geometric mean**".to_owned()]
+            .into_iter()
+            .chain(values.iter().map(|v| format!("**{:.digits$}{suffix}**", geomean(v))))
+            .collect(),
+    );
     if max {
-        println!();
-        print!("| max |");
-        for v in &values {
-            print!(" {:.digits$}{suffix} |", v.iter().copied().fold(0.0, f64::max));
-        }
+        rows.push(
+            ["max".to_owned()]
+                .into_iter()
+                .chain(
+                    values
+                        .iter()
+                        .map(|v| format!("{:.digits$}{suffix}", v.iter().copied().fold(0.0, f64::max))),
+                )
+                .collect(),
+        );
     }
-    println!("\n");
+    print_table(&head, &rows);
 }
 
 fn geomean(xs: &[f64]) -> f64 {
@@ -180,24 +198,9 @@ fn main() {
     );
     // Makespans, in milliseconds.
     println!("### Makespan (ms)\n");
-    print!("| workflow |");
-    for s in &schedulers {
-        print!(" {s} |");
-    }
-    println!();
-    print!("|---|");
-    for _ in &schedulers {
-        print!("---:|");
-    }
-    println!();
-    for (w, n) in names.iter().enumerate() {
-        print!("| {n} |");
-        for s in &schedulers {
-            print!(" {:.3} |", table[&(w, s.as_str())].makespan_s * 1e3);
-        }
-        println!();
-    }
-    println!();
+    per_scheduler(&names, &[], &schedulers, |w| {
+        schedulers.iter().map(|s| format!("{:.3}", table[&(w, s.as_str())].makespan_s * 1e3)).collect()
+    });
 
     if has(OCTOPUS) {
         let base: Vec<&str> = BASELINES.iter().copied().filter(|b| has(b)).collect();
@@ -228,73 +231,47 @@ fn main() {
     }
 
     println!("### Makespan over lower bound (1 is optimal)\n");
-    print!("| workflow | lower bound (ms) |");
-    for s in &schedulers {
-        print!(" {s} |");
-    }
-    println!();
-    print!("|---|---:|");
-    for _ in &schedulers {
-        print!("---:|");
-    }
-    println!();
-    for (w, n) in names.iter().enumerate() {
+    per_scheduler(&names, &["lower bound (ms)"], &schedulers, |w| {
         let lb =
             table[&(w, schedulers[0].as_str())].lower_bound_cycles as f64 / (machine.spec.clock_ghz * 1e6);
-        print!("| {n} | {lb:.3} |");
-        for s in &schedulers {
-            print!(" {:.2} |", table[&(w, s.as_str())].makespan_over_lower_bound);
-        }
-        println!();
-    }
-    println!();
+        [format!("{lb:.3}")]
+            .into_iter()
+            .chain(
+                schedulers
+                    .iter()
+                    .map(|s| format!("{:.2}", table[&(w, s.as_str())].makespan_over_lower_bound)),
+            )
+            .collect()
+    });
 
     let llm: Vec<usize> =
         (0..names.len()).filter(|&w| table[&(w, schedulers[0].as_str())].tpot.is_some()).collect();
     if !llm.is_empty() {
         println!("### LLM serving: TTFT p50 / TPOT p50 (s)\n");
-        print!("| workflow |");
-        for s in &schedulers {
-            print!(" {s} |");
-        }
-        println!();
-        print!("|---|");
-        for _ in &schedulers {
-            print!("---:|");
-        }
-        println!();
-        for &w in &llm {
-            print!("| {} |", names[w]);
-            for s in &schedulers {
-                let r = table[&(w, s.as_str())];
-                let (t, p) = (r.ttft.expect("decode"), r.tpot.expect("decode"));
-                print!(" {:.3} / {:.4} |", t.p50_s, p.p50_s);
-            }
-            println!();
-        }
-        println!();
+        let llm_names: Vec<&str> = llm.iter().map(|&w| names[w]).collect();
+        per_scheduler(&llm_names, &[], &schedulers, |i| {
+            let w = llm[i];
+            schedulers
+                .iter()
+                .map(|s| {
+                    let r = table[&(w, s.as_str())];
+                    let (t, p) = (r.ttft.expect("decode"), r.tpot.expect("decode"));
+                    format!("{:.3} / {:.4}", t.p50_s, p.p50_s)
+                })
+                .collect()
+        });
     }
 
     println!("### Utilisation and reconfigurations\n");
-    print!("| workflow |");
-    for s in &schedulers {
-        print!(" {s} |");
-    }
-    println!();
-    print!("|---|");
-    for _ in &schedulers {
-        print!("---:|");
-    }
-    println!();
-    for (w, n) in names.iter().enumerate() {
-        print!("| {n} |");
-        for s in &schedulers {
-            let r = table[&(w, s.as_str())];
-            print!(" {:.0}% / {} |", r.utilization * 100.0, r.reconfigurations);
-        }
-        println!();
-    }
-    println!();
+    per_scheduler(&names, &[], &schedulers, |w| {
+        schedulers
+            .iter()
+            .map(|s| {
+                let r = table[&(w, s.as_str())];
+                format!("{:.0}% / {}", r.utilization * 100.0, r.reconfigurations)
+            })
+            .collect()
+    });
     eprintln!(
         "{} runs in {:.1} s (wall clock; not part of the results)",
         results.len(),
