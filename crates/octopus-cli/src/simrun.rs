@@ -9,7 +9,7 @@ use miette::{NamedSource, Report};
 use octopus_compiler::Plan;
 use octopus_hw::{CostModel, Machine};
 use octopus_owg::Module;
-use octopus_sim::Inputs;
+use octopus_sim::{Capacity, Inputs, Search, SimConfig, SimError, SimOutput, Slo};
 
 use crate::commands::check::{check_file, print_diagnostics};
 use crate::exit;
@@ -35,6 +35,16 @@ pub struct RunArgs {
     /// second, or with a unit (`20/s`, `300/min`, `2/ms`, `5000/h`).
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Open-loop Poisson arrivals at this fraction of the machine's capacity for the workflow (the
+    /// rate at which its busiest TBU pool saturates, `docs/schedulers.md`), e.g. `0.7`.
+    #[arg(long, value_name = "X", value_parser = parse_load, conflicts_with = "rate")]
+    pub load: Option<f64>,
+    /// A latency objective: `latency_p99<2s`, several bounds `latency_p99<2s,ttft_p99<200ms`, or a
+    /// scale of the requests' critical paths `latency_p99<5x`.
+    /// With `--rate` or `--load`, whether the run meets it; without, the goodput: the highest
+    /// open-loop rate at which it holds, by the search of `docs/schedulers.md`.
+    #[arg(long, value_name = "BOUNDS")]
+    pub slo: Option<Slo>,
     /// The seed of every random draw (every scheduler sees the same requests for a seed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -62,6 +72,92 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         return Err(format!("a rate must be positive and finite, not `{t}`"));
     }
     Ok(rate)
+}
+
+/// Parses `--load`: a finite positive fraction of the capacity (above 1 overloads the machine).
+pub fn parse_load(text: &str) -> Result<f64, String> {
+    let x: f64 = text.trim().parse().map_err(|_| format!("`{}` is not a number", text.trim()))?;
+    if !x.is_finite() || x <= 0.0 {
+        return Err(format!(
+            "a load must be a positive, finite fraction of the capacity, not `{}`",
+            text.trim()
+        ));
+    }
+    Ok(x)
+}
+
+/// What a run's arrivals are: the workflow's own or a closed batch, one open-loop rate, or the
+/// goodput search for an SLO.
+pub enum Arrivals {
+    /// `--rate` or `--load` given, or neither and no `--slo`: one run at this rate (`None`: the
+    /// workflow's arrivals or `--requests`' closed batch).
+    Rate(Option<f64>),
+    /// `--slo` without a rate: search loads of this capacity.
+    Search(Capacity),
+}
+
+impl Arrivals {
+    /// The rate of [`SimConfig::rate`] (the search sets its own).
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Arrivals::Rate(r) => *r,
+            Arrivals::Search(_) => None,
+        }
+    }
+}
+
+impl RunArgs {
+    /// The arrivals these arguments ask for, with the capacity `--load` and the search need;
+    /// prints why not and returns the exit code.
+    pub fn arrivals(&self, inputs: &Inputs<'_>) -> Result<Arrivals, u8> {
+        let capacity = || {
+            octopus_sim::capacity(inputs).ok_or_else(|| {
+                eprintln!(
+                    "error: the workflow has no task work on this machine, so it has no capacity for \
+                     `--load` or the goodput search to be a fraction of; use `--rate`"
+                );
+                exit::USAGE
+            })
+        };
+        Ok(match (self.rate, self.load, &self.slo) {
+            (Some(r), _, _) => Arrivals::Rate(Some(r)),
+            (None, Some(x), _) => Arrivals::Rate(Some(x * capacity()?.requests_per_second)),
+            (None, None, Some(_)) => Arrivals::Search(capacity()?),
+            (None, None, None) => Arrivals::Rate(None),
+        })
+    }
+}
+
+/// Runs `config` with `arrivals`: one run (checked against `slo` if given), or the goodput search
+/// (whose result is the run at the goodput). `progress` sees requests of a single run, runs of a
+/// search.
+pub fn run_one(
+    inputs: &Inputs<'_>,
+    config: &SimConfig,
+    arrivals: &Arrivals,
+    slo: Option<&Slo>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SimOutput, SimError> {
+    match (arrivals, slo) {
+        (Arrivals::Search(cap), Some(slo)) => {
+            let search = Search::default();
+            let result = octopus_sim::goodput(inputs, config, slo, cap.requests_per_second, &search)?;
+            let trace = if config.trace {
+                let again = SimConfig { rate: result.arrival_rate_rps, ..config.clone() };
+                octopus_sim::simulate(inputs, &again)?.trace
+            } else {
+                Vec::new()
+            };
+            Ok(SimOutput { result, trace })
+        }
+        _ => {
+            let mut out = octopus_sim::simulate_with_progress(inputs, config, progress)?;
+            if let Some(slo) = slo {
+                out.result.slo_met = Some(slo.holds(&out.result)?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// A workflow, a machine and a plan, ready to simulate.

@@ -23,6 +23,7 @@ mod queue;
 mod sample;
 pub mod scheduler;
 pub mod schedulers;
+pub mod serving;
 mod state;
 pub mod trace;
 mod view;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 pub use metrics::{Idle, LlmResult, Quantiles, SimResult};
 pub use scheduler::{Ctx, Scheduler};
 pub use schedulers::{make_scheduler, scheduler_names};
+pub use serving::{Capacity, Goodput, Search, Slo, capacity, goodput};
 pub use trace::{TraceEvent, TraceKind, chrome_trace};
 
 /// The version of the simulator's model: bumped whenever a change of the model moves results,
@@ -161,6 +163,13 @@ pub enum SimError {
         scheduler: String,
         /// Why.
         reason: String,
+    },
+    /// An SLO bounds a statistic the run does not have.
+    #[error("the SLO bounds `{metric}`, but this workflow has no LLM decode block to measure it on")]
+    #[diagnostic(code(sim::slo_unavailable), help("bound request latency instead, e.g. `latency_p99<2s`"))]
+    SloUnavailable {
+        /// The metric.
+        metric: String,
     },
     /// Work remained but nothing was left to happen: a scheduler queued tasks no TBU will take.
     #[error(

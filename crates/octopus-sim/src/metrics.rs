@@ -60,6 +60,8 @@ pub(crate) struct Accum {
     pub makespan: Cycle,
     /// Per completed request, in completion order.
     pub latencies: Vec<Cycle>,
+    /// Per completed request, its critical path (its longest chain of drawn costs), in the same order.
+    pub critical_paths: Vec<Cycle>,
 }
 
 impl Accum {
@@ -67,6 +69,7 @@ impl Accum {
         let n = env.wf.blocks.len();
         Accum {
             latencies: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
+            critical_paths: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
             batched: vec![(0.0, 0.0); n],
             llm: vec![LlmAccum::default(); n],
             ..Accum::default()
@@ -82,7 +85,7 @@ impl Accum {
 }
 
 /// The mean and two percentiles (nearest rank) of a sample, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     /// Mean.
     pub mean_s: f64,
@@ -137,7 +140,7 @@ pub struct LlmResult {
 }
 
 /// Where TBU time went that was not computation, as fractions of all TBU time (TBUs x makespan).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Idle {
     /// Idle while no request was in the system.
     pub no_work: f64,
@@ -161,7 +164,7 @@ pub struct Idle {
 }
 
 /// The summary of one run. Field names are a stable interface (`--format json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SimResult {
     /// The scheduler's name.
     pub scheduler: String,
@@ -213,12 +216,26 @@ pub struct SimResult {
     pub work_bound_cycles: u64,
     /// `makespan_cycles / lower_bound_cycles` (at least 1).
     pub makespan_over_lower_bound: f64,
+    /// Per request, its critical path: its longest chain of drawn task and control costs, the
+    /// latency it would have alone on an idle machine of warm TBUs. The same for every scheduler
+    /// (the draws are), it is what latency objectives are scaled by (`docs/evaluation.md`).
+    pub request_critical_path: Quantiles,
     /// Time to first token over every decode sequence (`None` without LLM decode blocks).
     pub ttft: Option<Quantiles>,
     /// Time per output token over every decode sequence.
     pub tpot: Option<Quantiles>,
     /// Per LLM block: its batches and latencies.
     pub llm: Vec<LlmResult>,
+    /// The open-loop arrival rate of the run (`--rate`, `--load`), requests per second; absent
+    /// for the workflow's own arrivals and closed batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_rate_rps: Option<f64>,
+    /// Whether the run met the SLO it was checked against (`--slo` with a rate), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_met: Option<bool>,
+    /// The goodput search this run is the result of (`--slo` without a rate), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<crate::serving::Goodput>,
 }
 
 impl SimResult {
@@ -271,6 +288,7 @@ impl SimResult {
             });
         }
         let lower = work_bound.max(acc.cp_bound);
+        let cps: Vec<f64> = acc.critical_paths.iter().map(|&c| c as f64).collect();
         SimResult {
             scheduler: head.scheduler,
             workflow: head.workflow,
@@ -304,9 +322,13 @@ impl SimResult {
             critical_path_cycles: acc.cp_bound,
             work_bound_cycles: work_bound,
             makespan_over_lower_bound: if lower > 0 { makespan as f64 / lower as f64 } else { 1.0 },
+            request_critical_path: Quantiles::of(&cps, hz).unwrap_or_default(),
             ttft: Quantiles::of(&ttft, hz),
             tpot: Quantiles::of(&tpot, hz),
             llm,
+            arrival_rate_rps: env.rate,
+            slo_met: None,
+            goodput: None,
         }
     }
 }

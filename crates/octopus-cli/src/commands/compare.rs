@@ -53,6 +53,10 @@ pub fn run(args: &Args) -> u8 {
     };
     let cost = CostModel::new(&loaded.machine);
     let inputs = loaded.inputs(&cost);
+    let arrivals = match args.run.arrivals(&inputs) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     // Progress over all runs: requests completed summed over the schedulers.
     let done: Mutex<(Vec<u64>, Progress)> = Mutex::new((vec![0; names.len()], Progress::new("compare")));
     let results: Vec<_> = names
@@ -62,11 +66,11 @@ pub fn run(args: &Args) -> u8 {
             let config = SimConfig {
                 scheduler: name.clone(),
                 requests: args.run.requests,
-                rate: args.run.rate,
+                rate: arrivals.rate(),
                 seed: args.run.seed,
                 trace: false,
             };
-            octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| {
+            simrun::run_one(&inputs, &config, &arrivals, args.run.slo.as_ref(), &mut |d, t| {
                 let mut g = done.lock().expect("no panics while holding the lock");
                 g.0[i] = d;
                 let sum = g.0.iter().sum();
@@ -90,11 +94,21 @@ pub fn run(args: &Args) -> u8 {
     exit::OK
 }
 
-/// The human comparison table.
+/// The human comparison table; with a goodput search, each scheduler's goodput and its speedup
+/// in goodput over `static` lead, and the other columns are of the run at the goodput.
 pub fn compare_table(results: &[SimResult]) -> String {
     let base = results.iter().find(|r| r.scheduler == "static").map(|r| r.makespan_cycles as f64);
-    let mut t = Table::new(&[
-        ("scheduler", Align::Left),
+    let searched = results.iter().all(|r| r.goodput.is_some());
+    let checked = results.iter().all(|r| r.slo_met.is_some());
+    let base_goodput = results.iter().find(|r| r.scheduler == "static").and_then(|r| r.goodput.as_ref());
+    let mut head: Vec<(&str, Align)> = vec![("scheduler", Align::Left)];
+    if searched {
+        head.extend([("goodput r/s", Align::Right), ("load", Align::Right), ("vs static", Align::Right)]);
+    }
+    if checked {
+        head.push(("SLO", Align::Left));
+    }
+    head.extend([
         ("makespan s", Align::Right),
         ("speedup", Align::Right),
         ("x bound", Align::Right),
@@ -107,11 +121,22 @@ pub fn compare_table(results: &[SimResult]) -> String {
         ("reconfigs", Align::Right),
         ("byte-hops", Align::Right),
     ]);
+    let mut t = Table::new(&head);
     let pct = |x: f64| format!("{}%", sig3(100.0 * x));
     for r in results {
         let speedup = base.map_or("-".to_owned(), |b| format!("{}x", sig3(b / r.makespan_cycles as f64)));
-        t.row(vec![
-            r.scheduler.clone(),
+        let mut row = vec![r.scheduler.clone()];
+        if let Some(g) = r.goodput.as_ref().filter(|_| searched) {
+            let at_least = if g.censored { ">=" } else { "" };
+            let vs = base_goodput
+                .filter(|b| b.goodput_rps > 0.0)
+                .map_or("-".to_owned(), |b| format!("{}x", sig3(g.goodput_rps / b.goodput_rps)));
+            row.extend([format!("{at_least}{}", sig3(g.goodput_rps)), sig3(g.goodput_load), vs]);
+        }
+        if let Some(met) = r.slo_met.filter(|_| checked) {
+            row.push(if met { "met" } else { "violated" }.to_owned());
+        }
+        row.extend([
             sig3(r.makespan_s),
             speedup,
             sig3(r.makespan_over_lower_bound),
@@ -124,9 +149,19 @@ pub fn compare_table(results: &[SimResult]) -> String {
             r.reconfigurations.to_string(),
             si(r.noc_byte_hops as f64),
         ]);
+        t.row(row);
     }
-    let head = results.first().map_or(String::new(), |r| {
-        format!("{} on {}: {} requests, seed {}\n\n", r.workflow, r.hardware, r.requests, r.seed)
+    let title = results.first().map_or(String::new(), |r| {
+        let arrivals = match (&r.goodput, r.arrival_rate_rps) {
+            (Some(g), _) => format!(
+                ", goodput at {} (Poisson arrivals, loads of {} req/s capacity)",
+                g.slo,
+                sig3(g.capacity_rps)
+            ),
+            (None, Some(rate)) => format!(", Poisson arrivals at {} req/s", sig3(rate)),
+            (None, None) => String::new(),
+        };
+        format!("{} on {}: {} requests{arrivals}, seed {}\n\n", r.workflow, r.hardware, r.requests, r.seed)
     });
-    format!("{head}{}", t.render())
+    format!("{title}{}", t.render())
 }

@@ -60,7 +60,9 @@ pub fn check_options(schedulers: &[String], requests: Option<u64>) -> Result<(),
 /// Prints a simulation error; its exit code.
 pub fn report_sim_error(e: SimError) -> u8 {
     let code = match e {
-        SimError::UnknownScheduler { .. } | SimError::ZeroRequests => exit::USAGE,
+        SimError::UnknownScheduler { .. } | SimError::ZeroRequests | SimError::SloUnavailable { .. } => {
+            exit::USAGE
+        }
         _ => exit::INVALID,
     };
     eprintln!("{:?}", miette::Report::new(e));
@@ -78,15 +80,21 @@ pub fn run(args: &Args) -> u8 {
     };
     let cost = CostModel::new(&loaded.machine);
     let inputs = loaded.inputs(&cost);
+    let arrivals = match args.run.arrivals(&inputs) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let config = SimConfig {
         scheduler: args.scheduler.clone(),
         requests: args.run.requests,
-        rate: args.run.rate,
+        rate: arrivals.rate(),
         seed: args.run.seed,
         trace: args.trace.is_some() || args.plot.is_some(),
     };
     let mut progress = Progress::new(&args.scheduler);
-    let out = octopus_sim::simulate_with_progress(&inputs, &config, &mut |d, t| progress.update(d, t));
+    let out = simrun::run_one(&inputs, &config, &arrivals, args.run.slo.as_ref(), &mut |d, t| {
+        progress.update(d, t)
+    });
     progress.finish();
     let out = match out {
         Ok(o) => o,
@@ -180,8 +188,22 @@ pub fn result_table(r: &SimResult) -> String {
     let pct = |x: f64| format!("{}%", sig3(100.0 * x));
     let q =
         |x: &octopus_sim::Quantiles| format!("{}s / {}s / {}s", sig3(x.mean_s), sig3(x.p50_s), sig3(x.p99_s));
-    let mut rows: Vec<(&str, String)> = vec![
-        ("requests", r.requests.to_string()),
+    let mut rows: Vec<(&str, String)> = vec![("requests", r.requests.to_string())];
+    if let Some(rate) = r.arrival_rate_rps {
+        rows.push(("arrival rate", format!("{} req/s (Poisson)", sig3(rate))));
+    }
+    if let Some(met) = r.slo_met {
+        rows.push(("SLO", if met { "met" } else { "violated" }.to_owned()));
+    }
+    if let Some(g) = &r.goodput {
+        let at_least = if g.censored { ">= " } else { "" };
+        rows.push(("goodput", format!("{at_least}{} req/s at {}", sig3(g.goodput_rps), g.slo)));
+        rows.push((
+            "goodput load",
+            format!("{at_least}{} of {} req/s capacity", sig3(g.goodput_load), sig3(g.capacity_rps)),
+        ));
+    }
+    rows.extend([
         ("makespan", format!("{}s ({} cycles)", sig3(r.makespan_s), si(r.makespan_cycles as f64))),
         (
             "lower bound",
@@ -192,7 +214,7 @@ pub fn result_table(r: &SimResult) -> String {
         ("latency p50", format!("{}s", sig3(r.latency_p50_s))),
         ("latency p95", format!("{}s", sig3(r.latency_p95_s))),
         ("latency p99", format!("{}s", sig3(r.latency_p99_s))),
-    ];
+    ]);
     if let (Some(ttft), Some(tpot)) = (&r.ttft, &r.tpot) {
         rows.push(("TTFT mean / p50 / p99", q(ttft)));
         rows.push(("TPOT mean / p50 / p99", q(tpot)));

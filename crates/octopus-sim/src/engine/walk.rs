@@ -423,6 +423,7 @@ impl Engine<'_> {
             self.st.inflight -= 1;
             self.st.completed += 1;
             self.st.acc.latencies.push(now - arrival);
+            self.st.acc.critical_paths.push(cp_end - arrival);
             self.st.acc.cp_bound = self.st.acc.cp_bound.max(cp_end);
         }
     }

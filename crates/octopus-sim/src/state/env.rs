@@ -49,6 +49,8 @@ pub(crate) struct Env<'a> {
     pub kv_capacity: Vec<f64>,
     pub n_requests: u64,
     pub arrival_times: ArrivalGen,
+    /// The open-loop rate asked for ([`SimConfig::rate`]), requests per second.
+    pub rate: Option<f64>,
     /// Whether to keep the execution log.
     pub trace: bool,
 }
@@ -161,6 +163,7 @@ impl<'a> Env<'a> {
             kv_capacity,
             n_requests,
             arrival_times,
+            rate: config.rate,
             trace: config.trace,
         })
     }
