@@ -46,8 +46,9 @@ pub use trace::{TraceEvent, TraceKind, chrome_trace};
 /// so that results recorded by another version (a sweep's results file) are never mixed with new
 /// ones. Version 2: gangs, resident weights, batched LLM serving, the liveness invariant.
 /// Version 3: `static` and `greedy` open a gang on idle TBUs before growing a batch; Octopus
-/// diffuses queued gangs between dies; the `idle.queued` fraction.
-pub const MODEL_VERSION: u32 = 3;
+/// diffuses queued gangs between dies; the `idle.queued` fraction. Version 4: `greedy` pays for its
+/// central queue on machines of several dies (the free one is `greedy-oracle`).
+pub const MODEL_VERSION: u32 = 4;
 
 /// Simulated time, in clock cycles of the machine.
 pub type Cycle = u64;

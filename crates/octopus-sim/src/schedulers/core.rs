@@ -28,6 +28,7 @@ use octopus_hw::{ClusterId, TbuId};
 use octopus_owg::index::Idx;
 use octopus_owg::ir::BlockId;
 
+use super::central::CentralCbu;
 use super::params::{Features, Mode, OctopusParams};
 pub(crate) use super::queues::Entry;
 use super::queues::Queues;
@@ -103,9 +104,8 @@ pub(crate) struct Core {
     /// (`ball_at[c]..ball_at[c + 1]`).
     ball: Vec<(ClusterId, u32)>,
     ball_at: Vec<u32>,
-    /// The machine's centre cluster and when its CBU is next free ([`Mode::Central`]).
-    centre: ClusterId,
-    centre_free: Cycle,
+    /// The machine's centre cluster's CBU ([`Mode::Central`]'s decision point).
+    central: CentralCbu,
     /// Per die: its centre cluster, where its gang decisions are taken, and its clusters.
     die_centre: Vec<ClusterId>,
     die_clusters: Vec<Vec<ClusterId>>,
@@ -147,8 +147,7 @@ impl Core {
             waits: BTreeMap::new(),
             ball: Vec::new(),
             ball_at: Vec::new(),
-            centre: ClusterId(0),
-            centre_free: 0,
+            central: CentralCbu::default(),
             die_centre: Vec::new(),
             die_clusters: Vec::new(),
             admit: Vec::new(),
@@ -219,8 +218,7 @@ impl Core {
         self.ded_home_of = vec![None; nt];
         self.affinity = vec![None; nt];
         self.reserved_until = vec![0; nt];
-        let (w, h) = m.mesh_size();
-        self.centre = m.cluster_at(w / 2, h / 2).unwrap_or(ClusterId(0));
+        self.central = CentralCbu::of(m);
         self.die_centre = m
             .dies
             .iter()
@@ -327,7 +325,7 @@ impl Core {
 
     /// The centre cluster of the machine.
     pub fn centre(&self) -> ClusterId {
-        self.centre
+        self.central.centre()
     }
 
     /// The domain a die's gangs and batches queue in.
@@ -455,7 +453,7 @@ impl Core {
     pub fn latency(&mut self, ctx: &Ctx<'_>, src: ClusterId, dst: ClusterId, book: bool) -> Cycle {
         let (latency, centre_busy_until) = self.latency_of(ctx, src, dst);
         if let (true, Some(until)) = (book, centre_busy_until) {
-            self.centre_free = until;
+            self.central.book(until);
         }
         latency
     }
@@ -468,9 +466,8 @@ impl Core {
             Mode::Die | Mode::Auto => (0, None),
             Mode::Local => (if src == dst { 0 } else { msg(src, dst) }, None),
             Mode::Central => {
-                let at_centre = ctx.now() + msg(src, self.centre);
-                let done = at_centre.max(self.centre_free) + ctx.cost().control_cycles();
-                (done + msg(self.centre, dst) - ctx.now(), Some(done))
+                let (latency, done) = self.central.latency_of(ctx, src, dst);
+                (latency, Some(done))
             }
         }
     }
@@ -485,7 +482,7 @@ impl Core {
         match self.mode {
             Mode::Die | Mode::Auto => 0,
             Mode::Central => {
-                let dst = far(self.centre);
+                let dst = far(self.central.centre());
                 self.latency(ctx, src, dst, true)
             }
             Mode::Local => {
@@ -788,7 +785,7 @@ impl Core {
         let mut idle: Vec<TbuId> = Vec::new();
         let from = match self.domain_die[d] {
             Some(die) => self.die_centre[die as usize],
-            None => self.centre,
+            None => self.central.centre(),
         };
         self.gang_reach(ctx, d, from, |c| {
             self.each_candidate(ctx, c, block, |t| {
@@ -922,7 +919,7 @@ impl Core {
     /// Starts domain `d`'s collector if it has its TBUs (held, or idle and eligible); whether it did.
     fn try_start_collector(&mut self, ctx: &mut Ctx<'_>, d: usize, pol: &mut dyn Policy) -> bool {
         let Some(e) = self.collector[d] else { return false };
-        let from = ctx.held_tbus(e.task).first().map_or(self.centre, |&t| ctx.cluster_of(t));
+        let from = ctx.held_tbus(e.task).first().map_or(self.central.centre(), |&t| ctx.cluster_of(t));
         let Some(gang) = self.gang_for(ctx, d, e.task, from, pol) else { return false };
         let e = self.take_collector(ctx, d).expect("a collector");
         let block = ctx.task(e.task).block;
@@ -992,7 +989,7 @@ impl Core {
                 let block = BlockId(b as u32);
                 let origin = match ctx.task(e.task).queue {
                     Some(QueueId::Cluster(c)) => c,
-                    _ => self.centre,
+                    _ => self.central.centre(),
                 };
                 let mut check = |c: ClusterId| {
                     ctx.machine().clusters[c].tbus().for_each(|t| {
@@ -1026,7 +1023,7 @@ impl Core {
                 Some(e) => {
                     let block = ctx.task(e.task).block;
                     let mut bad = None;
-                    self.gang_reach(ctx, d, self.centre, |c| {
+                    self.gang_reach(ctx, d, self.central.centre(), |c| {
                         for t in ctx.machine().clusters[c].tbus() {
                             if self.eligible(ctx, t, block) {
                                 bad = Some(format!(

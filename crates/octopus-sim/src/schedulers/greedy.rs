@@ -5,16 +5,29 @@
 //! queued task. The oldest queued task is served first, strictly: while its gang collects its
 //! TBUs, the TBUs that free are held for it (first come, first served, so a large gang is never
 //! starved by small tasks).
+//!
+//! On a machine of several dies the queue is at the centre cluster's CBU and every start pays
+//! for it as `octopus-central` does ([`CentralCbu`]): a message from where the decision is
+//! triggered to the centre, the centre's turn, a message to the gang's farthest TBU. On one die
+//! it is the die's own decision point and costs nothing, as Octopus's per-die decisions do.
+//! `greedy-oracle` is the same rule with every decision free on every machine: an upper
+//! reference that no distributed machine realises.
 
 use std::collections::VecDeque;
 
-use octopus_hw::TbuId;
+use octopus_hw::{ClusterId, TbuId};
 
+use super::central::CentralCbu;
+use super::core::Core;
 use crate::scheduler::{BatchId, Ctx, QueueId, Scheduler, TaskRef};
 
-/// The `greedy` baseline.
+/// The `greedy` baseline (and `greedy-oracle`).
 #[derive(Clone, Debug, Default)]
 pub struct Greedy {
+    /// Decisions are free (`greedy-oracle`).
+    oracle: bool,
+    /// The machine-wide queue's decision point, when decisions pay for it.
+    central: Option<CentralCbu>,
     /// Idle TBUs, longest idle first.
     idle: VecDeque<TbuId>,
     /// Scratch for a gang.
@@ -22,6 +35,11 @@ pub struct Greedy {
 }
 
 impl Greedy {
+    /// `greedy-oracle`: decisions cost nothing, whatever the machine.
+    pub fn oracle() -> Greedy {
+        Greedy { oracle: true, ..Greedy::default() }
+    }
+
     /// The first running batch of the task's block with room, if it batches.
     fn batch_for(ctx: &Ctx<'_>, task: TaskRef) -> Option<BatchId> {
         let v = ctx.task(task);
@@ -31,8 +49,9 @@ impl Greedy {
         ctx.batches(v.block).find(|&b| ctx.batch(b).has_room())
     }
 
-    /// Starts `task` on the TBUs held for it and the longest-idle ones, if there are enough.
-    fn try_start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) -> bool {
+    /// Starts `task` on the TBUs held for it and the longest-idle ones, if there are enough; the
+    /// decision was triggered at `src` (`None`: where the task's inputs are).
+    fn try_start(&mut self, ctx: &mut Ctx<'_>, task: TaskRef, src: Option<ClusterId>) -> bool {
         let k = ctx.shards(ctx.task(task).block) as usize;
         let held = ctx.held_tbus(task).len();
         if held + self.idle.len() < k {
@@ -42,16 +61,25 @@ impl Greedy {
         self.gang.extend_from_slice(ctx.held_tbus(task));
         self.gang.extend(self.idle.drain(..k - held));
         let gang = std::mem::take(&mut self.gang);
-        ctx.assign_gang(task, &gang);
+        match &mut self.central {
+            None => ctx.assign_gang(task, &gang),
+            Some(central) => {
+                let src = src.unwrap_or_else(|| Core::source(ctx, task, ctx.cbu_of(ctx.task(task).block)));
+                let centre = central.centre();
+                let far = gang.iter().map(|&t| ctx.cluster_of(t)).max_by_key(|&c| ctx.hops(centre, c));
+                let latency = central.decide(ctx, src, far.expect("a gang has TBUs"));
+                ctx.dispatch(task, &gang, latency);
+            }
+        }
         self.gang = gang;
         true
     }
 
     /// Serves the queue from its head while it can: joins, starts, or holds every idle TBU for
     /// the head's gang.
-    fn drain(&mut self, ctx: &mut Ctx<'_>) {
+    fn drain(&mut self, ctx: &mut Ctx<'_>, src: Option<ClusterId>) {
         while let Some(head) = ctx.queue_front(QueueId::Global) {
-            if self.try_start(ctx, head) {
+            if self.try_start(ctx, head, src) {
                 continue;
             }
             if let Some(b) = Self::batch_for(ctx, head) {
@@ -78,28 +106,30 @@ impl Greedy {
 
 impl Scheduler for Greedy {
     fn name(&self) -> &str {
-        "greedy"
+        if self.oracle { "greedy-oracle" } else { "greedy" }
     }
 
     fn init(&mut self, ctx: &mut Ctx<'_>) {
+        let m = ctx.machine();
+        self.central = (!self.oracle && m.dies.len() > 1).then(|| CentralCbu::of(m));
         self.idle = (0..ctx.tbu_count() as u32).map(TbuId).filter(|&t| ctx.is_idle(t)).collect();
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
         // Work-conserving: idle TBUs take the task first; a batch with room takes it otherwise.
-        if ctx.queue_len(QueueId::Global) == 0 && self.try_start(ctx, task) {
+        if ctx.queue_len(QueueId::Global) == 0 && self.try_start(ctx, task, None) {
             return;
         }
         if let Some(b) = Self::batch_for(ctx, task) {
             return ctx.join(task, b);
         }
         ctx.enqueue(task, QueueId::Global);
-        self.drain(ctx);
+        self.drain(ctx, None);
     }
 
     fn on_tbu_free(&mut self, ctx: &mut Ctx<'_>, tbu: TbuId) {
         self.idle.push_back(tbu);
-        self.drain(ctx);
+        self.drain(ctx, Some(ctx.cluster_of(tbu)));
     }
 
     fn on_batch_room(&mut self, ctx: &mut Ctx<'_>, batch: BatchId) {
@@ -112,6 +142,6 @@ impl Scheduler for Greedy {
             self.release_held(ctx, task);
             ctx.join(task, batch);
         }
-        self.drain(ctx);
+        self.drain(ctx, None);
     }
 }

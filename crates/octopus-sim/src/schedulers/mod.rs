@@ -3,6 +3,7 @@
 //! Each scheduler's rule, parameters and defaults are documented in `docs/schedulers.md`.
 
 mod adaptive;
+mod central;
 mod core;
 mod dds;
 mod diffusion;
@@ -31,6 +32,7 @@ const NAMES: &[&str] = &[
     "static",
     "reactive",
     "greedy",
+    "greedy-oracle",
     "dds",
     "adaptive",
     "proactive",
@@ -56,6 +58,7 @@ pub fn make_scheduler(name: &str) -> Result<Box<dyn Scheduler>, SimError> {
         "static" => Box::new(Static::default()),
         "reactive" => Box::new(Reactive::new(ReactiveParams::default())),
         "greedy" => Box::new(Greedy::default()),
+        "greedy-oracle" => Box::new(Greedy::oracle()),
         "heft" => Box::new(Heft::default()),
         _ if let Some(o) = Octopus::by_name(name) => Box::new(o),
         _ => {
