@@ -226,7 +226,8 @@ pub fn simulate_with_scheduler<'a>(
         hardware: inputs.machine.name().to_owned(),
         seed: config.seed,
     };
-    let result = SimResult::new(&engine.st.acc, &engine.env, head);
+    let mut result = SimResult::new(&engine.st.acc, &engine.env, head);
+    result.counters = engine.sched.counters().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     Ok(SimOutput { result, trace: std::mem::take(&mut engine.st.trace) })
 }
 

@@ -233,6 +233,10 @@ pub struct SimResult {
     /// Whether the run met the SLO it was checked against (`--slo` with a rate), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_met: Option<bool>,
+    /// Counts of the scheduler's own mechanisms by name (`Scheduler::counters`; Octopus's
+    /// diffusion: `docs/schedulers.md`), absent when it reports none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub counters: std::collections::BTreeMap<String, u64>,
     /// The goodput search this run is the result of (`--slo` without a rate), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<crate::serving::Goodput>,
@@ -328,6 +332,7 @@ impl SimResult {
             llm,
             arrival_rate_rps: env.rate,
             slo_met: None,
+            counters: Default::default(),
             goodput: None,
         }
     }

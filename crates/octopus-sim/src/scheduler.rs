@@ -99,4 +99,10 @@ pub trait Scheduler: Send {
 
     /// Called every [`Scheduler::tick_period`] cycles while requests are in flight or yet to arrive.
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>) {}
+
+    /// Counts of the scheduler's own mechanisms, asked once after the run, reported in
+    /// [`crate::SimResult::counters`] (e.g. Octopus's diffusion moves). None by default.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }

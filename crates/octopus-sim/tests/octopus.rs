@@ -189,6 +189,15 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
     // And it pays: spreading beats keeping the copies at the hot cluster and its neighbours.
     let r = out.result;
     assert_eq!(r.requests, 4);
+    // Its moves are counted, consistently: each moved task at least once, none more often than
+    // there are moves, and fewer moves than executions.
+    let c = |k: &str| r.counters[k];
+    assert!(c("diffusion_moves") > 0 && c("diffusion_moves") <= r.tasks_executed, "{:?}", r.counters);
+    assert!(c("diffusion_tasks_moved_again") <= c("diffusion_tasks_moved"));
+    assert!(
+        c("diffusion_tasks_moved") <= c("diffusion_moves")
+            && c("diffusion_gang_moves") <= c("diffusion_moves")
+    );
     assert!(r.noc_byte_hops > 0, "moved copies fetch their inputs over the NoC");
 }
 

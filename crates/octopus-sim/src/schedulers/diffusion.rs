@@ -3,9 +3,9 @@
 //! No global scheduler: each cluster's CBU schedules its own TBUs. Every period, each cluster `i`
 //! with queued one-TBU work compares its load `L_i` (expected cycles queued in it plus the
 //! expected remaining cycles of its running tasks) with each mesh neighbour `j`'s and, when
-//! `L_i > L_j`, moves queued tasks worth `alpha x (L_i - L_j)` to `j` (a task moves when at least
-//! half of it fits), the most urgent first: first-order diffusion (Cybenko 1989), on the loads of
-//! the round's start. A moved task is placed again from `j` as a ready task is (it may run at once
+//! `L_i > L_j` and `j` has an idle TBU, moves queued tasks worth `alpha x (L_i - L_j)` to `j` (a
+//! task moves when at least half of it fits), the least urgent first: first-order diffusion
+//! (Cybenko 1989), on the loads of the round's start. A moved task is placed again from `j` as a ready task is (it may run at once
 //! on an idle TBU within `j`'s reach), after a control message from `i`; its data moves when it
 //! runs. Clusters are visited in index order, so the result is deterministic.
 //!
@@ -13,7 +13,7 @@
 //! a die's load is the expected TBU-cycles queued in it (its clusters' and its gang domain's; a
 //! gang task counts its cycles times its shards) plus its TBUs' remaining expected cycles, per TBU;
 //! when die `i`'s exceeds a neighbour die `j`'s, queued gang tasks worth
-//! `alpha x (l_i - l_j) x min(TBUs of i, TBUs of j)` move to `j` (the most urgent first, only of
+//! `alpha x (l_i - l_j) x min(TBUs of i, TBUs of j)` move to `j` (the least urgent first, only of
 //! blocks enough of `j`'s TBUs may run), placed again from `j`'s centre after a control message
 //! between the two centres. The collecting gang stays. Dies are visited in index order.
 
@@ -23,7 +23,7 @@ use octopus_owg::ir::BlockId;
 
 use super::core::{Core, Entry};
 use crate::Cycle;
-use crate::scheduler::Ctx;
+use crate::scheduler::{Ctx, TaskRef};
 
 /// A queued task diffusion took from cluster `from`'s queue for cluster `to`.
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +33,43 @@ pub(crate) struct Move {
     pub to: ClusterId,
 }
 
+/// How much diffusion moved, for [`crate::SimResult::counters`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MoveCounts {
+    /// Moves (a task moved twice counts twice).
+    pub moves: u64,
+    /// Of them, moves of gang tasks between dies.
+    pub gang_moves: u64,
+    /// Distinct tasks moved at least once, and at least twice.
+    pub tasks_moved: u64,
+    pub tasks_moved_again: u64,
+    /// Per task slot: its generation and how often that task moved.
+    per_slot: Vec<(u32, u32)>,
+}
+
+impl MoveCounts {
+    fn count(&mut self, task: TaskRef, gang: bool) {
+        self.moves += 1;
+        self.gang_moves += u64::from(gang);
+        let i = task.index as usize;
+        if self.per_slot.len() <= i {
+            self.per_slot.resize(i + 1, (u32::MAX, 0));
+        }
+        let slot = &mut self.per_slot[i];
+        if slot.0 != task.generation {
+            *slot = (task.generation, 0);
+        }
+        slot.1 += 1;
+        self.tasks_moved += u64::from(slot.1 == 1);
+        self.tasks_moved_again += u64::from(slot.1 == 2);
+    }
+}
+
 /// The diffusion component.
 #[derive(Clone, Debug)]
 pub(crate) struct Diffusion {
-    /// Tasks moved so far.
-    pub moved: u64,
+    /// What was moved so far.
+    pub counts: MoveCounts,
     /// Per cluster: the remaining expected cycles of its TBUs, valid while `stamp` equals `round`
     /// (loads are those of the round's start).
     busy: Vec<Cycle>,
@@ -68,7 +100,14 @@ impl Diffusion {
         for c in m.clusters.iter() {
             die_tbus[c.die.index()] += c.tbus().count() as u64;
         }
-        Diffusion { moved: 0, busy: vec![0; n], stamp: vec![0; n], round: 0, die_neighbours, die_tbus }
+        Diffusion {
+            counts: MoveCounts::default(),
+            busy: vec![0; n],
+            stamp: vec![0; n],
+            round: 0,
+            die_neighbours,
+            die_tbus,
+        }
     }
 
     /// A die's load per TBU: the queued expected TBU-cycles of its clusters and gang domain plus
@@ -129,6 +168,16 @@ impl Diffusion {
                 if li <= lj {
                     continue;
                 }
+                // Only toward a neighbour with an idle TBU: sent to a busy one, a task just
+                // queues there and moves on at the next round (a bucket brigade).
+                let mut idle = false;
+                ctx.each_not_running(cj, |t| {
+                    idle |= ctx.is_idle(t);
+                    !idle
+                });
+                if !idle {
+                    continue;
+                }
                 let amount = (alpha * (li - lj) as f64) as u64;
                 for entry in self.take(core, i, amount, |_| true) {
                     moves.push(Move { entry, from: ci, to: cj });
@@ -172,8 +221,9 @@ impl Diffusion {
     }
 
     /// Takes queued tasks of domain `d` worth `amount` expected TBU-cycles out of its queues, the
-    /// most urgent first among the blocks `movable` admits (ties to the lower block); a task is
-    /// taken when at least half of it fits.
+    /// least urgent first among the blocks `movable` admits (ties to the lower block); a task is
+    /// taken when at least half of it fits. Least urgent: the most urgent task is the one `d`'s
+    /// TBUs take next, and moved, it is the most urgent at its destination too and moves on again.
     fn take(
         &mut self,
         core: &mut Core,
@@ -184,25 +234,26 @@ impl Diffusion {
         let mut taken = Vec::new();
         let mut moved: u64 = 0;
         loop {
-            let mut most: Option<(usize, Entry)> = None;
+            let mut least: Option<(usize, Entry)> = None;
             core.queued_blocks(d, |b| {
                 if !movable(b) {
                     return;
                 }
                 let e = core.peek(d, b).expect("a queued block");
                 // Blocks come in increasing order, so ties go to the lower one.
-                if most.is_none_or(|(_, m)| e.urgency() > m.urgency()) {
-                    most = Some((b, e));
+                if least.is_none_or(|(_, m)| e.urgency() < m.urgency()) {
+                    least = Some((b, e));
                 }
             });
-            let Some((b, _)) = most else { break };
+            let Some((b, _)) = least else { break };
             let cyc = core.work(b);
             if moved + cyc / 2 > amount {
                 break;
             }
-            taken.push(core.pop(d, b).expect("peeked"));
+            let e = core.pop(d, b).expect("peeked");
+            self.counts.count(e.task, d >= self.busy.len());
+            taken.push(e);
             moved += cyc;
-            self.moved += 1;
         }
         taken
     }

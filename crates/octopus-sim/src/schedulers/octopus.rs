@@ -99,7 +99,7 @@ impl Octopus {
 
     /// Tasks diffusion has moved between clusters so far.
     pub fn diffusion_moves(&self) -> u64 {
-        self.diffusion.as_ref().map_or(0, |d| d.moved)
+        self.diffusion.as_ref().map_or(0, |d| d.counts.moves)
     }
 
     /// The priority of a ready task: the forecast total work of its request (proactive; older
@@ -366,6 +366,17 @@ impl Scheduler for Octopus {
                 self.offer(ctx, t);
             }
         }
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let Some(d) = &self.diffusion else { return Vec::new() };
+        let c = &d.counts;
+        vec![
+            ("diffusion_moves", c.moves),
+            ("diffusion_gang_moves", c.gang_moves),
+            ("diffusion_tasks_moved", c.tasks_moved),
+            ("diffusion_tasks_moved_again", c.tasks_moved_again),
+        ]
     }
 
     fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
