@@ -39,7 +39,8 @@ fn bad_rates_loads_and_slos_exit_2_with_the_reason() {
         (&["--slo", "latency_p98<2s"], "unknown metric `latency_p98`"),
         (&["--slo", "latency_p99<2"], "needs a unit"),
         (&["--slo", "latency_p99<0ms"], "positive and finite"),
-        (&["--slo", "tpot_p99<3x"], "request latency only"),
+        (&["--slo", "tpot_p99<3x"], "request latency or slowdown only"),
+        (&["--slo", "slowdown_p90<5s"], "is a ratio"),
     ] {
         let out = simulate(args);
         let err = String::from_utf8_lossy(&out.stderr);

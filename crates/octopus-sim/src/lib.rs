@@ -36,7 +36,7 @@ use octopus_owg::ir::Workflow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use metrics::{Idle, LlmResult, Quantiles, SimResult};
+pub use metrics::{Idle, LlmResult, Quantiles, SimResult, Slowdown};
 pub use scheduler::{Ctx, Scheduler};
 pub use schedulers::{make_scheduler, scheduler_names};
 pub use serving::{Capacity, Goodput, Search, Slo, capacity, goodput};

@@ -84,6 +84,37 @@ impl Accum {
     }
 }
 
+/// Quantiles (nearest rank) of the requests' slowdowns, latency over critical path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slowdown {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Slowdown {
+    /// Of requests' latencies and critical paths, pairwise (a zero critical path counts 1).
+    fn of(latencies: &[Cycle], critical_paths: &[Cycle]) -> Slowdown {
+        let mut v: Vec<f64> = latencies
+            .iter()
+            .zip(critical_paths)
+            .map(|(&l, &c)| if c == 0 { 1.0 } else { l as f64 / c as f64 })
+            .collect();
+        if v.is_empty() {
+            return Slowdown::default();
+        }
+        v.sort_unstable_by(f64::total_cmp);
+        let n = v.len();
+        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Slowdown { mean: v.iter().sum::<f64>() / n as f64, p50: rank(0.5), p90: rank(0.9), p99: rank(0.99) }
+    }
+}
+
 /// The mean and two percentiles (nearest rank) of a sample, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
@@ -220,6 +251,9 @@ pub struct SimResult {
     /// latency it would have alone on an idle machine of warm TBUs. The same for every scheduler
     /// (the draws are), it is what latency objectives are scaled by (`docs/evaluation.md`).
     pub request_critical_path: Quantiles,
+    /// Per request, its slowdown: its latency over its critical path (at least 1); quantiles over
+    /// requests. `slowdown.p90 <= 5` is DistServe's "90 % of requests within 5x" attainment.
+    pub slowdown: Slowdown,
     /// Time to first token over every decode sequence (`None` without LLM decode blocks).
     pub ttft: Option<Quantiles>,
     /// Time per output token over every decode sequence.
@@ -327,6 +361,7 @@ impl SimResult {
             work_bound_cycles: work_bound,
             makespan_over_lower_bound: if lower > 0 { makespan as f64 / lower as f64 } else { 1.0 },
             request_critical_path: Quantiles::of(&cps, hz).unwrap_or_default(),
+            slowdown: Slowdown::of(&acc.latencies, &acc.critical_paths),
             ttft: Quantiles::of(&ttft, hz),
             tpot: Quantiles::of(&tpot, hz),
             llm,

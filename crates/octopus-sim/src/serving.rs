@@ -81,11 +81,17 @@ pub enum SloMetric {
     TpotP50,
     /// 99th percentile time per output token.
     TpotP99,
+    /// Median slowdown (a request's latency over its critical path; a ratio).
+    SlowdownP50,
+    /// 90th percentile slowdown.
+    SlowdownP90,
+    /// 99th percentile slowdown.
+    SlowdownP99,
 }
 
 impl SloMetric {
     /// Every metric, in the order of their names in errors.
-    pub const ALL: [SloMetric; 10] = [
+    pub const ALL: [SloMetric; 13] = [
         SloMetric::LatencyMean,
         SloMetric::LatencyP50,
         SloMetric::LatencyP95,
@@ -96,6 +102,9 @@ impl SloMetric {
         SloMetric::TpotMean,
         SloMetric::TpotP50,
         SloMetric::TpotP99,
+        SloMetric::SlowdownP50,
+        SloMetric::SlowdownP90,
+        SloMetric::SlowdownP99,
     ];
 
     /// Its name in `--slo`.
@@ -111,10 +120,19 @@ impl SloMetric {
             SloMetric::TpotMean => "tpot_mean",
             SloMetric::TpotP50 => "tpot_p50",
             SloMetric::TpotP99 => "tpot_p99",
+            SloMetric::SlowdownP50 => "slowdown_p50",
+            SloMetric::SlowdownP90 => "slowdown_p90",
+            SloMetric::SlowdownP99 => "slowdown_p99",
         }
     }
 
-    /// Its value in a result, seconds; `None` for TTFT and TPOT when the workflow decodes nothing.
+    /// Whether it is a ratio (slowdown), bounded by a scale, not a time.
+    pub fn is_ratio(self) -> bool {
+        matches!(self, SloMetric::SlowdownP50 | SloMetric::SlowdownP90 | SloMetric::SlowdownP99)
+    }
+
+    /// Its value in a result (seconds, or a ratio for slowdowns); `None` for TTFT and TPOT when
+    /// the workflow decodes nothing.
     pub fn of(self, r: &SimResult) -> Option<f64> {
         Some(match self {
             SloMetric::LatencyMean => r.latency_mean_s,
@@ -127,6 +145,9 @@ impl SloMetric {
             SloMetric::TpotMean => r.tpot?.mean_s,
             SloMetric::TpotP50 => r.tpot?.p50_s,
             SloMetric::TpotP99 => r.tpot?.p99_s,
+            SloMetric::SlowdownP50 => r.slowdown.p50,
+            SloMetric::SlowdownP90 => r.slowdown.p90,
+            SloMetric::SlowdownP99 => r.slowdown.p99,
         })
     }
 }
@@ -146,9 +167,9 @@ pub struct SloBound {
 pub enum Limit {
     /// Seconds (`2s`, `200ms`, `50us`).
     Seconds(f64),
-    /// A multiple of the same statistic of the requests' critical paths (`5x`: a request latency
-    /// statistic at most 5 times that statistic of the latencies the requests would have alone on
-    /// an idle machine; DistServe's "SLO scale"). Request latency only.
+    /// A ratio (`5x`): for a slowdown, the ratio itself; for a request latency statistic, that
+    /// multiple of the same statistic of the requests' critical paths (the latencies they would
+    /// have alone on an idle machine). Request latency and slowdown only.
     Scale(f64),
 }
 
@@ -157,6 +178,7 @@ impl SloBound {
     pub fn max_s(&self, r: &SimResult) -> f64 {
         match self.max {
             Limit::Seconds(s) => s,
+            Limit::Scale(x) if self.metric.is_ratio() => x,
             Limit::Scale(x) => {
                 let cp = &r.request_critical_path;
                 x * match self.metric {
@@ -212,17 +234,22 @@ impl FromStr for Slo {
             if !n.is_finite() || n <= 0.0 {
                 return Err(format!("a bound must be positive and finite, not `{value}`"));
             }
+            let latency = matches!(
+                metric,
+                SloMetric::LatencyMean
+                    | SloMetric::LatencyP50
+                    | SloMetric::LatencyP95
+                    | SloMetric::LatencyP99
+            );
             let max = if unit == 0.0 {
-                if !matches!(
-                    metric,
-                    SloMetric::LatencyMean
-                        | SloMetric::LatencyP50
-                        | SloMetric::LatencyP95
-                        | SloMetric::LatencyP99
-                ) {
-                    return Err(format!("a scale (`{value}`) bounds request latency only, not `{name}`"));
+                if !latency && !metric.is_ratio() {
+                    return Err(format!(
+                        "a scale (`{value}`) bounds request latency or slowdown only, not `{name}`"
+                    ));
                 }
                 Limit::Scale(n)
+            } else if metric.is_ratio() {
+                return Err(format!("`{name}` is a ratio: bound it by a scale, e.g. `{name}<5x`"));
             } else {
                 Limit::Seconds(n * unit)
             };
@@ -411,11 +438,17 @@ mod tests {
         r.request_critical_path.p99_s = 0.3;
         assert_eq!(s.bounds[0].max_s(&r), 1.5);
         assert_eq!(s.to_string(), "latency_p99<5x");
+        let s: Slo = "slowdown_p90<5x".parse().unwrap();
+        r.slowdown.p90 = 4.0;
+        assert_eq!((s.bounds[0].max_s(&r), s.holds(&r).unwrap()), (5.0, true));
+        r.slowdown.p90 = 6.0;
+        assert!(!s.holds(&r).unwrap());
         for (bad, says) in [
             ("latency_p99", "not a bound"),
             ("latency_p98<2s", "unknown metric `latency_p98`"),
             ("latency_p99<2", "needs a unit"),
-            ("ttft_p99<5x", "request latency only"),
+            ("ttft_p99<5x", "request latency or slowdown only"),
+            ("slowdown_p90<5s", "a ratio"),
             ("latency_p99<-2s", "positive"),
             ("latency_p99<0s", "positive"),
             ("latency_p99<inf s", "finite"),

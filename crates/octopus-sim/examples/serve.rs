@@ -1,0 +1,367 @@
+//! The open-loop evaluation of `docs/evaluation.md`: every workflow of `workflows/` under Poisson
+//! arrivals at loads 0.3, 0.5, 0.7 and 0.9 of the machine's capacity for it (`octopus_sim::capacity`),
+//! latency p50 / p99 per scheduler, goodput at an SLO (`octopus_sim::serving::search`), the
+//! speedups of `octopus` and the ablation at load 0.7; with `--scaling`, goodput on 1, 4, 16 and
+//! 84 dies of the wafer and its scaling efficiency. Prints Markdown tables.
+//!
+//! ```text
+//! cargo run --release -p octopus-sim --example serve -- --hw chip --requests 1000 --seed 1
+//! cargo run --release -p octopus-sim --example serve -- --hw wafer --requests 1000 --seed 1
+//! cargo run --release -p octopus-sim --example serve -- --scaling --requests 1000 --seed 1
+//! ```
+//!
+//! Options: `--hw NAME|FILE.ron`, `--requests N` (per run), `--seed S`, `--workflows a,b`,
+//! `--schedulers a,b` (the compared ones; default the realisable baselines, `greedy-oracle` and
+//! `octopus`), `--slo BOUNDS` (default `slowdown_p90<5x`), `--scaling`. Runs go in parallel (rayon),
+//! one search per workflow and scheduler; every run is deterministic, so the tables do not depend
+//! on the thread count.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use common::{load, per_scheduler, print_table, ratio_table, root, workflow_files};
+use octopus_compiler::Plan;
+use octopus_hw::{CostModel, Machine};
+use octopus_owg::Module;
+use octopus_sim::{Goodput, Inputs, Search, SimConfig, SimResult, Slo};
+use rayon::prelude::*;
+
+/// The loads of the latency tables (on the search's grid, so the search reuses their runs).
+const LOADS: [f64; 4] = [0.3, 0.5, 0.7, 0.9];
+/// The load of the speedup and ablation tables.
+const AT: f64 = 0.7;
+const OCTOPUS: &str = "octopus";
+/// Realisable baselines, compared with `octopus`; `greedy-oracle` is a reference beside them.
+const BASELINES: &[&str] = &["static", "reactive", "greedy", "steal"];
+const REFERENCE: &str = "greedy-oracle";
+const ABLATIONS: &[&str] =
+    &["octopus-no-dds", "octopus-no-adaptive", "octopus-no-proactive", "octopus-central"];
+/// The wafer scaling: dies per machine and where its description is.
+const SCALES: &[(u32, &str)] =
+    &[(1, "examples/wafer_1.ron"), (4, "examples/wafer_4.ron"), (16, "examples/wafer_16.ron"), (84, "wafer")];
+
+struct Args {
+    hw: String,
+    requests: u64,
+    seed: u64,
+    workflows: Option<Vec<String>>,
+    schedulers: Option<Vec<String>>,
+    slo: Slo,
+    scaling: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        hw: "chip".into(),
+        requests: 1000,
+        seed: 1,
+        workflows: None,
+        schedulers: None,
+        slo: "slowdown_p90<5x".parse().expect("a valid SLO"),
+        scaling: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--hw" => a.hw = value(),
+            "--requests" => a.requests = value().parse().expect("--requests N"),
+            "--seed" => a.seed = value().parse().expect("--seed S"),
+            "--workflows" => a.workflows = Some(value().split(',').map(str::to_owned).collect()),
+            "--schedulers" => a.schedulers = Some(value().split(',').map(str::to_owned).collect()),
+            "--slo" => a.slo = value().parse().unwrap_or_else(|e| panic!("--slo: {e}")),
+            "--scaling" => a.scaling = true,
+            other => panic!("unknown option `{other}`"),
+        }
+    }
+    a
+}
+
+/// A preset by name, or a description file (relative to the repository's root).
+fn machine(hw: &str) -> Machine {
+    if hw.ends_with(".ron") {
+        let path = root().join(hw);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Machine::from_ron(&text, hw).unwrap_or_else(|e| panic!("{hw}: {e:?}"))
+    } else {
+        Machine::preset(hw).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Three significant digits, in seconds or milliseconds.
+fn time(s: f64) -> String {
+    let (v, unit) = if s < 1.0 { (s * 1e3, "ms") } else { (s, "s") };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$} {unit}")
+}
+
+/// One workflow's runs on one machine: per scheduler, its runs by load (memoised: the latency
+/// tables and the goodput search share them) and its goodput.
+struct Runs {
+    by_load: BTreeMap<(String, u64), SimResult>,
+    goodput: BTreeMap<String, Goodput>,
+}
+
+/// Every workflow on `machine` under `schedulers`: the goodput search of each (with the runs at
+/// `LOADS` first) and, for `extra`, one run at `AT`.
+fn evaluate(
+    machine: &Machine,
+    modules: &[Module],
+    schedulers: &[String],
+    extra: &[String],
+    args: &Args,
+) -> (Vec<Plan>, Vec<f64>, Vec<Runs>) {
+    let cost = CostModel::new(machine);
+    let plans: Vec<Plan> =
+        modules.par_iter().map(|m| octopus_compiler::compile(m, machine).expect("compiles")).collect();
+    let inputs = |w: usize| Inputs {
+        workflow: &modules[w].workflow,
+        analysis: &modules[w].analysis,
+        machine,
+        cost: &cost,
+        plan: &plans[w],
+    };
+    let capacity: Vec<f64> = (0..modules.len())
+        .map(|w| octopus_sim::capacity(&inputs(w)).expect("every workflow has work").requests_per_second)
+        .collect();
+    let runs: Vec<Mutex<Runs>> = modules
+        .iter()
+        .map(|_| Mutex::new(Runs { by_load: BTreeMap::new(), goodput: BTreeMap::new() }))
+        .collect();
+    let run = |w: usize, s: &str, load: f64| -> SimResult {
+        let key = (s.to_owned(), load.to_bits());
+        if let Some(r) = runs[w].lock().unwrap().by_load.get(&key) {
+            return r.clone();
+        }
+        let config = SimConfig {
+            scheduler: s.to_owned(),
+            requests: Some(args.requests),
+            rate: Some(load * capacity[w]),
+            seed: args.seed,
+            trace: false,
+        };
+        let r = octopus_sim::simulate(&inputs(w), &config)
+            .unwrap_or_else(|e| panic!("{} / {s} at load {load}: {e}", modules[w].workflow.name))
+            .result;
+        runs[w].lock().unwrap().by_load.insert(key, r.clone());
+        r
+    };
+    let jobs: Vec<(usize, &str, bool)> = (0..modules.len())
+        .flat_map(|w| {
+            schedulers
+                .iter()
+                .map(move |s| (w, s.as_str(), true))
+                .chain(extra.iter().map(move |s| (w, s.as_str(), false)))
+        })
+        .collect();
+    jobs.par_iter().for_each(|&(w, s, search)| {
+        if !search {
+            run(w, s, AT);
+            return;
+        }
+        for load in LOADS {
+            run(w, s, load);
+        }
+        let (g, _) = octopus_sim::serving::search(&args.slo, capacity[w], &Search::default(), &mut |load| {
+            Ok(run(w, s, load))
+        })
+        .unwrap_or_else(|e| panic!("{} / {s}: {e}", modules[w].workflow.name));
+        runs[w].lock().unwrap().goodput.insert(s.to_owned(), g);
+    });
+    (plans, capacity, runs.into_iter().map(|m| m.into_inner().unwrap()).collect())
+}
+
+/// The names the registry knows, in order (`steal` may be absent from a build).
+fn registered<'a>(names: impl Iterator<Item = &'a &'a str>) -> Vec<String> {
+    names.filter(|s| octopus_sim::make_scheduler(s).is_ok()).map(|s| s.to_string()).collect()
+}
+
+fn goodput_cell(g: &Goodput) -> String {
+    let at_least = if g.censored { ">= " } else { "" };
+    format!("{at_least}{:.3} ({at_least}{:.2})", g.goodput_rps, g.goodput_load)
+}
+
+fn tables(args: &Args) {
+    let machine = machine(&args.hw);
+    let files = workflow_files(args.workflows.as_deref());
+    let modules: Vec<Module> = files.par_iter().map(|p| load(p)).collect();
+    let schedulers: Vec<String> = match &args.schedulers {
+        Some(s) => s.clone(),
+        None => registered(BASELINES.iter().chain(&[REFERENCE, OCTOPUS])),
+    };
+    let extra: Vec<String> =
+        if schedulers.iter().any(|s| s == OCTOPUS) { registered(ABLATIONS.iter()) } else { Vec::new() };
+    let started = Instant::now();
+    let (_, capacity, runs) = evaluate(&machine, &modules, &schedulers, &extra, args);
+    let names: Vec<&str> = modules.iter().map(|m| m.workflow.name.as_str()).collect();
+    println!(
+        "hardware `{}` ({} TBUs), Poisson arrivals, {} requests per run, seed {}, SLO `{}`\n",
+        machine.name(),
+        machine.tbus.len(),
+        args.requests,
+        args.seed,
+        args.slo
+    );
+    println!("### Capacity (requests per second at load 1)\n");
+    let rows: Vec<Vec<String>> = (0..names.len())
+        .map(|w| {
+            let r = &runs[w].by_load[&(schedulers[0].clone(), LOADS[0].to_bits())];
+            vec![
+                names[w].to_owned(),
+                format!("{:.4}", capacity[w]),
+                time(r.request_critical_path.p50_s),
+                time(r.request_critical_path.p99_s),
+            ]
+        })
+        .collect();
+    let head = ["workflow", "capacity (req/s)", "critical path p50", "critical path p99"];
+    print_table(&head.map(str::to_owned), &rows);
+
+    let at = |w: usize, s: &str, load: f64| &runs[w].by_load[&(s.to_owned(), load.to_bits())];
+    for load in LOADS {
+        println!("### Latency p50 / p99 at load {load}\n");
+        per_scheduler(&names, &[], &schedulers, |w| {
+            schedulers
+                .iter()
+                .map(|s| {
+                    let r = at(w, s, load);
+                    format!("{} / {}", time(r.latency_p50_s), time(r.latency_p99_s))
+                })
+                .collect()
+        });
+    }
+    println!("### Goodput at `{}`: requests per second (load)\n", args.slo);
+    per_scheduler(&names, &[], &schedulers, |w| {
+        schedulers.iter().map(|s| goodput_cell(&runs[w].goodput[s])).collect()
+    });
+
+    if schedulers.iter().any(|s| s == OCTOPUS) {
+        let base: Vec<&str> = schedulers.iter().map(String::as_str).filter(|s| *s != OCTOPUS).collect();
+        let headers: Vec<String> = base.iter().map(|b| format!("vs {b}")).collect();
+        println!("### Speedup of `octopus` at load {AT}: baseline p99 latency / octopus p99 latency\n");
+        ratio_table(
+            &names,
+            &base,
+            &headers,
+            |w, b| at(w, b, AT).latency_p99_s / at(w, OCTOPUS, AT).latency_p99_s,
+            2,
+            "x",
+            true,
+        );
+        println!(
+            "### Goodput of `octopus` over each baseline's (a baseline with goodput 0 is left out of the means)\n"
+        );
+        let ratio = |w: usize, b: &str| {
+            let (o, b) = (runs[w].goodput[OCTOPUS].goodput_rps, runs[w].goodput[b].goodput_rps);
+            if b > 0.0 && o > 0.0 { o / b } else { f64::NAN }
+        };
+        let kept: Vec<usize> =
+            (0..names.len()).filter(|&w| base.iter().all(|b| ratio(w, b).is_finite())).collect();
+        let kept_names: Vec<&str> = kept.iter().map(|&w| names[w]).collect();
+        ratio_table(&kept_names, &base, &headers, |i, b| ratio(kept[i], b), 2, "x", true);
+        let dropped: Vec<&str> = (0..names.len()).filter(|w| !kept.contains(w)).map(|w| names[w]).collect();
+        if !dropped.is_empty() {
+            println!("- left out (a goodput of 0): {}\n", dropped.join(", "));
+        }
+        if !extra.is_empty() {
+            let headers: Vec<String> = extra.to_vec();
+            let cols: Vec<&str> = extra.iter().map(String::as_str).collect();
+            println!(
+                "### Ablation at load {AT}: p99 latency relative to `octopus` (above 1 = worse without the part)\n"
+            );
+            ratio_table(
+                &names,
+                &cols,
+                &headers,
+                |w, a| at(w, a, AT).latency_p99_s / at(w, OCTOPUS, AT).latency_p99_s,
+                3,
+                "",
+                false,
+            );
+        }
+    }
+    let n: usize = runs.iter().map(|r| r.by_load.len()).sum();
+    eprintln!("{n} runs in {:.1} s (wall clock; not part of the results)", started.elapsed().as_secs_f64());
+}
+
+fn scaling(args: &Args) {
+    let files = workflow_files(args.workflows.as_deref());
+    let modules: Vec<Module> = files.par_iter().map(|p| load(p)).collect();
+    let names: Vec<&str> = modules.iter().map(|m| m.workflow.name.as_str()).collect();
+    let schedulers: Vec<String> = match &args.schedulers {
+        Some(s) => s.clone(),
+        None => registered(BASELINES.iter().chain(&[REFERENCE, OCTOPUS])),
+    };
+    let started = Instant::now();
+    // Per scale: per workflow, per scheduler, goodput.
+    let goodput: Vec<Vec<BTreeMap<String, Goodput>>> = SCALES
+        .iter()
+        .map(|&(_, hw)| {
+            let m = machine(hw);
+            let (_, _, runs) = evaluate(&m, &modules, &schedulers, &[], args);
+            runs.into_iter().map(|r| r.goodput).collect()
+        })
+        .collect();
+    println!(
+        "wafer scaling: the `wafer` die grid cut to 1, 4, 16 and 84 dies, Poisson arrivals, {} requests per run, seed {}, SLO `{}`\n",
+        args.requests, args.seed, args.slo
+    );
+    println!("### Goodput (requests per second) by dies\n");
+    for s in &schedulers {
+        println!("`{s}`:\n");
+        let head: Vec<String> = ["workflow".to_owned()]
+            .into_iter()
+            .chain(SCALES.iter().map(|(d, _)| format!("{d} dies")))
+            .collect();
+        let rows: Vec<Vec<String>> = (0..names.len())
+            .map(|w| {
+                [names[w].to_owned()]
+                    .into_iter()
+                    .chain((0..SCALES.len()).map(|i| goodput_cell(&goodput[i][w][s])))
+                    .collect()
+            })
+            .collect();
+        print_table(&head, &rows);
+    }
+    println!(
+        "### Scaling efficiency: goodput on n dies / (n x goodput on 1 die), geometric mean over workflows\n"
+    );
+    let head: Vec<String> =
+        ["scheduler".to_owned()].into_iter().chain(SCALES.iter().map(|(d, _)| format!("{d} dies"))).collect();
+    let rows: Vec<Vec<String>> = schedulers
+        .iter()
+        .map(|s| {
+            let cells = SCALES.iter().enumerate().map(|(i, &(dies, _))| {
+                let eff: Vec<f64> = (0..names.len())
+                    .filter_map(|w| {
+                        let one = goodput[0][w][s].goodput_rps;
+                        let n = goodput[i][w][s].goodput_rps;
+                        (one > 0.0 && n > 0.0).then(|| n / (f64::from(dies) * one))
+                    })
+                    .collect();
+                if eff.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("{:.2} ({} wf)", common::geomean(&eff), eff.len())
+                }
+            });
+            [format!("`{s}`")].into_iter().chain(cells).collect()
+        })
+        .collect();
+    print_table(&head, &rows);
+    eprintln!("scaling in {:.1} s (wall clock; not part of the results)", started.elapsed().as_secs_f64());
+}
+
+fn main() {
+    let args = parse_args();
+    if args.scaling { scaling(&args) } else { tables(&args) }
+}
