@@ -160,8 +160,28 @@ pub fn run_one(
     }
 }
 
+impl Loaded {
+    /// Prints a run's error, located in the workflow's source when it names a block; its exit code.
+    pub fn report(&self, mut e: SimError) -> u8 {
+        if let SimError::TooMuchLiveWork { block, span, .. } = &mut e {
+            let id =
+                self.module.workflow.blocks.iter_enumerated().find(|(_, b)| &b.name == block).map(|(i, _)| i);
+            *span = id.and_then(|i| self.module.spans.blocks.get(i)).map(|&s| s.into());
+            let name = self.file.display().to_string();
+            let report = Report::new(e).with_source_code(NamedSource::new(name, self.source.clone()));
+            eprintln!("{report:?}");
+            return exit::INVALID;
+        }
+        crate::commands::simulate::report_sim_error(e)
+    }
+}
+
 /// A workflow, a machine and a plan, ready to simulate.
 pub struct Loaded {
+    /// The workflow's file, to locate run errors in.
+    pub file: PathBuf,
+    /// Its text.
+    pub source: String,
     /// The validated workflow.
     pub module: Module,
     /// The machine.
@@ -209,7 +229,7 @@ pub fn load(file: &Path, hw: &str, plan: Option<&PathBuf>) -> Result<Loaded, u8>
             exit::INVALID
         })?,
     };
-    Ok(Loaded { module, machine, plan })
+    Ok(Loaded { file: file.to_owned(), source, module, machine, plan })
 }
 
 /// `--hw NAME|FILE.ron`: a hardware description file when it ends in `.ron` or contains a path

@@ -166,3 +166,26 @@ fn long_idle_gaps_between_requests_finish_at_once() {
         assert_eq!(status, Some(Some(0)), "{scheduler}: finished, with success");
     }
 }
+
+/// A map a million copies wide, in a batch of 10 requests, used to run until memory ran out (7.6 GB
+/// after 120 s); it is refused before the run, at the map's width, with the limit in the message.
+#[test]
+fn a_million_wide_map_is_refused_where_it_is_written() {
+    let dir = scratch_dir("wide-map");
+    let path = dir.join("wide.owg");
+    std::fs::write(
+        &path,
+        "workflow wide\narrivals batch(requests = 10)\ntask pre = elementwise(elems = 1K)\n\
+         task body = elementwise(elems = 1K)\nmap m(width = 1000000) join mj\nflow pre -> m\n\
+         flow m -> body [bytes = 1 KiB]\nflow body -> mj [bytes = 1 KiB]\n",
+    )
+    .unwrap();
+    let out = octopus()
+        .args(["simulate", path.to_str().unwrap(), "--hw", "wafer", "--scheduler", "octopus"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("owg::bound_too_large") && err.contains("above 65536"), "{err}");
+    assert!(err.contains("wide.owg:5:15"), "located at the width: {err}");
+}

@@ -50,6 +50,13 @@ pub use trace::{TraceEvent, TraceKind, chrome_trace};
 /// central queue on machines of several dies (the free one is `greedy-oracle`).
 pub const MODEL_VERSION: u32 = 4;
 
+/// The most work a run holds at once: task executions ready, queued or running, and pending
+/// events (each map copy is at least one of them from its opening to its end). A map opening
+/// past it ends the run with [`SimError::TooMuchLiveWork`] instead of exhausting memory: about
+/// 1 KiB each, 4 M of them are about 4 GiB. (ours: a wafer has 21,504 TBUs, so this is about 200
+/// executions waiting per TBU; no real machine runs that much at once.)
+pub const MAX_LIVE_WORK: u64 = 4 << 20;
+
 /// Simulated time, in clock cycles of the machine.
 pub type Cycle = u64;
 
@@ -164,6 +171,32 @@ pub enum SimError {
         scheduler: String,
         /// Why.
         reason: String,
+    },
+    /// A map opened more copies than the simulator holds at once.
+    #[error(
+        "map `{block}` of request {request} opened {width} copies at cycle {time} while {live} executions and events were live: more than the {limit} the simulator holds at once",
+        limit = MAX_LIVE_WORK
+    )]
+    #[diagnostic(
+        code(sim::too_much_live_work),
+        help(
+            "fewer requests at once (`--requests`, `--rate`), or a narrower map (a loop of maps does the same work in waves)"
+        )
+    )]
+    TooMuchLiveWork {
+        /// The map block.
+        block: String,
+        /// Where it is declared (set by a caller that has the source).
+        #[label("this map")]
+        span: Option<miette::SourceSpan>,
+        /// The copies it opened.
+        width: u64,
+        /// Its request.
+        request: u64,
+        /// Executions and events already live.
+        live: u64,
+        /// When.
+        time: Cycle,
     },
     /// An SLO bounds a statistic the run does not have.
     #[error("the SLO bounds `{metric}`, but this workflow has no LLM decode block to measure it on")]

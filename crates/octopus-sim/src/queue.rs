@@ -48,6 +48,11 @@ impl<T> EventQueue<T> {
         Some((time, ev))
     }
 
+    /// Events pending.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     /// Whether no event is pending.
     pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()

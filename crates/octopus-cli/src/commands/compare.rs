@@ -7,7 +7,7 @@ use octopus_hw::CostModel;
 use octopus_sim::{SimConfig, SimResult};
 use rayon::prelude::*;
 
-use crate::commands::simulate::{Format, check_options, report_sim_error};
+use crate::commands::simulate::{Format, check_options};
 use crate::exit;
 use crate::simrun::{self, Progress};
 use crate::table::{Align, Table, si, sig3};
@@ -84,7 +84,7 @@ pub fn run(args: &Args) -> u8 {
     for r in results {
         match r {
             Ok(o) => ok.push(o.result),
-            Err(e) => return report_sim_error(e),
+            Err(e) => return loaded.report(e),
         }
     }
     match args.format {

@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> u8 {
     progress.finish();
     let out = match out {
         Ok(o) => o,
-        Err(e) => return report_sim_error(e),
+        Err(e) => return loaded.report(e),
     };
     if let Some(path) = &args.trace {
         let json = octopus_sim::chrome_trace(&out.trace, &loaded.machine, &loaded.module.workflow);

@@ -13,6 +13,11 @@ use super::numbers::Param;
 /// The largest `max` of a loop or map: bounded counts keep a probability for each value up to it.
 const MAX_BOUND: u64 = 1_000_000;
 
+/// The widest `map`: every copy is a record of the simulator from its opening to its end, and a
+/// fan-out wider than this is three times the TBUs of the largest preset (`wafer`, 21,504); wider
+/// work is written as a loop of maps. (ours)
+pub const MAX_WIDTH: u64 = 1 << 16;
+
 /// The largest sum of the bounds of all loops and maps of a workflow.
 const MAX_TOTAL_BOUND: u64 = 10_000_000;
 
@@ -60,6 +65,19 @@ impl Cx<'_, '_> {
             Some(m) => m,
             None => self.implicit_width_bound(&width, at, name)?,
         };
+        if max > MAX_WIDTH {
+            let at = slots[1].map_or(at, |a| a.value.span());
+            self.report(
+                Kind::BoundTooLarge,
+                at,
+                format!("map `{}` may open {} copies, above {MAX_WIDTH}", name.text, num(max as f64)),
+                "too wide",
+                format!(
+                    "maps up to {MAX_WIDTH} copies wide are supported; write wider work as a loop of maps"
+                ),
+            );
+            return None;
+        }
         self.budget(max, at)?;
         let count = BoundedCount::new(CountDist::Dist(width), max);
         self.truncation(&count, at, "width", name.text);

@@ -119,6 +119,9 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
+            if let Some(e) = self.st.overflow.take() {
+                return Err(e);
+            }
             call!(self, after_event);
             if self.st.completed != before && self.st.completed.is_multiple_of(step) {
                 progress(self.st.completed, total);

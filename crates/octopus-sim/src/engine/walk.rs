@@ -314,6 +314,19 @@ impl Engine<'_> {
                 let w = width.sample(&mut rng);
                 let local = env.prog.local[closer] as usize;
                 let expect = w * env.an.preds[closer].len() as u64;
+                // Every copy is a record (a frame, a message, a task) from now until it ends.
+                let live = (self.st.tasks.len() - self.st.free_tasks.len() + self.st.events.len()) as u64;
+                if live + w > crate::MAX_LIVE_WORK {
+                    self.st.overflow = Some(crate::SimError::TooMuchLiveWork {
+                        block: env.wf.blocks[block].name.clone(),
+                        span: None,
+                        width: w,
+                        request: u64::from(request),
+                        live,
+                        time: self.st.now,
+                    });
+                    return;
+                }
                 let expect = u32::try_from(expect).expect("map width times closer inputs fits u32");
                 self.st.frames[frame as usize].pending[local] = expect;
                 call!(self, on_control, &event(Outcome::Map { width: w }));

@@ -206,6 +206,8 @@ pub(crate) struct State {
     pub not_running_set: Bits,
     pub tasks: Vec<Task>,
     pub free_tasks: Vec<u32>,
+    /// A limit the run went past ([`SimError::TooMuchLiveWork`]); the event loop stops at it.
+    pub overflow: Option<crate::SimError>,
     /// Per task slot: its drawn cycles on warm TBUs of each kind (alone, on its gang).
     pub task_cycles: Vec<Cycle>,
     /// Tasks ready but neither queued nor assigned (must be 0 after every scheduler callback).
@@ -271,6 +273,7 @@ impl State {
             tbus,
             tasks: Vec::new(),
             free_tasks: Vec::new(),
+            overflow: None,
             task_cycles: Vec::new(),
             floating: 0,
             batches: Vec::new(),
