@@ -63,3 +63,32 @@ fn bad_files_and_names_fail_with_the_right_exit_code() {
     let o = octopus(&["hw", "show", "missing/file.ron"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `wafer` with its cluster grid or its die grid widened to 65,536 x 65,536 (a machine of 2^32
+/// clusters or dies) is refused at once with a located error naming the limit; nothing is built.
+#[test]
+fn machines_beyond_any_real_one_are_refused_with_the_limit() {
+    let wafer = stdout(&octopus(&["hw", "show", "wafer", "--format", "ron"]));
+    let dir = std::env::temp_dir().join(format!("octopus-hw-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (x, y) in [("clusters_x: 4,", "clusters_y: 8,"), ("dies_x: 7,", "dies_y: 12,")] {
+        assert!(wafer.contains(x) && wafer.contains(y), "the preset's text has `{x}` and `{y}`");
+        let (fx, fy) = (x.split(':').next().unwrap(), y.split(':').next().unwrap());
+        let huge = wafer.replace(x, &format!("{fx}: 65536,")).replace(y, &format!("{fy}: 65536,"));
+        let path = dir.join(format!("{fx}.ron"));
+        std::fs::write(&path, huge).unwrap();
+        let o = octopus(&[
+            "simulate",
+            "workflows/rag.owg",
+            "--hw",
+            path.to_str().unwrap(),
+            "--scheduler",
+            "static",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{fx}: {err}");
+        assert!(err.contains("more than the 16777216 supported"), "{fx}: {err}");
+        assert!(err.contains(&format!("{fx}.ron:")), "{fx}: located in the file: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
