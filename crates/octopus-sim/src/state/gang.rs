@@ -12,8 +12,10 @@ use crate::trace::TraceKind;
 use crate::view::TaskRef;
 
 impl State {
-    /// Checks that `tbus` may take task `i` now: `shards` distinct TBUs, each idle (and not
-    /// reserved for another block) or held for this task, and every TBU held for it among them.
+    /// Checks that the sorted gang `tbus` may take task `i` now: `shards` distinct TBUs, each idle
+    /// (and not reserved for another block) or held for this task, and every TBU held for it among
+    /// them. (Sorted, so that both hold in `O(k log k)`: checked unsorted, they were quadratic in
+    /// the gang, 65 % of a run on a 256 x 256-cluster mesh.)
     fn check_gang(&self, i: u32, tbus: &[TbuId]) {
         let t = &self.tasks[i as usize];
         assert!(
@@ -22,7 +24,7 @@ impl State {
             tbus.len(),
             t.shards
         );
-        for (n, &tbu) in tbus.iter().enumerate() {
+        for &tbu in tbus {
             let s = &self.tbus[tbu.index()];
             match s.status {
                 TbuStatus::Idle => {
@@ -37,10 +39,12 @@ impl State {
                 TbuStatus::Held => assert!(s.task == i, "assigned TBU {} held for another task", tbu.0),
                 _ => panic!("assigned a task to busy TBU {}", tbu.0),
             }
-            assert!(!tbus[..n].contains(&tbu), "TBU {} twice in one gang", tbu.0);
+        }
+        if let Some(w) = tbus.windows(2).find(|w| w[0] == w[1]) {
+            panic!("TBU {} twice in one gang", w[0].0);
         }
         for &h in &t.tbus {
-            assert!(tbus.contains(&h), "TBU {} is held for the task but not in its gang", h.0);
+            assert!(tbus.binary_search(&h).is_ok(), "TBU {} is held for the task but not in its gang", h.0);
         }
     }
 
@@ -50,12 +54,12 @@ impl State {
     /// their collectives, and end together. A batched block opens a batch on the gang instead.
     pub(crate) fn assign(&mut self, env: &Env<'_>, r: TaskRef, tbus: &[TbuId], delay: Cycle) {
         let i = self.check_ref(r);
-        self.check_gang(i, tbus);
-        self.take_off_queue(env, i);
-        let mut gang: Vec<TbuId> = std::mem::take(&mut self.tasks[i as usize].tbus);
-        gang.clear();
-        gang.extend_from_slice(tbus);
+        let mut gang: Vec<TbuId> = tbus.to_vec();
         gang.sort_unstable();
+        self.check_gang(i, &gang);
+        self.take_off_queue(env, i);
+        // The TBUs held for it are all in the gang (checked).
+        self.tasks[i as usize].tbus.clear();
         for &t in &gang {
             self.tbus[t.index()].reserved = None;
         }
