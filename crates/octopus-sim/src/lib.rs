@@ -47,7 +47,8 @@ pub use trace::{TraceEvent, TraceKind, chrome_trace};
 /// ones. Version 2: gangs, resident weights, batched LLM serving, the liveness invariant.
 /// Version 3: `static` and `greedy` open a gang on idle TBUs before growing a batch; Octopus
 /// diffuses queued gangs between dies; the `idle.queued` fraction. Version 4: `greedy` pays for its
-/// central queue on machines of several dies (the free one is `greedy-oracle`).
+/// central queue on machines of several dies (the free one is `greedy-oracle`); `steal`; diffusion
+/// moves the least urgent tasks, toward neighbours with an idle TBU.
 pub const MODEL_VERSION: u32 = 4;
 
 /// The most work a run holds at once: task executions ready, queued or running, and pending

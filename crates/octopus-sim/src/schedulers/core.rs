@@ -242,18 +242,7 @@ impl Core {
                 self.ball_at.push(self.ball.len() as u32);
             }
         }
-        // Tick period: a quarter of the mean duration of the task a busy TBU is running (the
-        // work-weighted mean, sum v e^2 / sum v e), so that ticks are few against task times.
-        self.period = self.params.period.unwrap_or_else(|| {
-            let an = ctx.analysis();
-            let (mut s2, mut s) = (0.0, 0.0);
-            for b in wf.tasks() {
-                let e = self.exp[b.index()] as f64;
-                s2 += an.blocks[b].visits * e * e;
-                s += an.blocks[b].visits * e;
-            }
-            if s > 0.0 { (s2 / s / 4.0).round() as Cycle } else { 1 }
-        });
+        self.period = self.params.period.unwrap_or_else(|| quarter_task_period(ctx));
         self.period = self.period.max(1);
     }
 
@@ -1048,6 +1037,20 @@ impl Core {
 
 /// Calls `f` on the clusters at mesh distance `r` from `centre`, for `r` from 0 to `max`, in a
 /// fixed order, until it returns `false`. `f` gets the cluster and its ring radius.
+/// A tick period a quarter of the mean duration of the task a busy TBU is running (the
+/// work-weighted mean of the expected warm cycles, `sum v e^2 / sum v e`), so that ticks are few
+/// against task times; at least 1.
+pub(crate) fn quarter_task_period(ctx: &Ctx<'_>) -> Cycle {
+    let (an, wf) = (ctx.analysis(), ctx.workflow());
+    let (mut s2, mut s) = (0.0, 0.0);
+    for b in wf.tasks() {
+        let e = ctx.homes(b).first().map_or(0, |&h| ctx.expected_cycles(b, h)) as f64;
+        s2 += an.blocks[b].visits * e * e;
+        s += an.blocks[b].visits * e;
+    }
+    if s > 0.0 { ((s2 / s / 4.0).round() as Cycle).max(1) } else { 1 }
+}
+
 pub(crate) fn rings(ctx: &Ctx<'_>, centre: ClusterId, max: u32, mut f: impl FnMut(ClusterId, u32) -> bool) {
     let m = ctx.machine();
     let (w, h) = m.mesh_size();

@@ -16,6 +16,7 @@ mod proactive;
 mod queues;
 mod reactive;
 mod static_homes;
+mod steal;
 
 pub use greedy::Greedy;
 pub use heft::Heft;
@@ -23,6 +24,7 @@ pub use homes::{Homes, place_on_homes};
 pub use octopus::{Features, Mode, Octopus, OctopusParams};
 pub use reactive::{Reactive, ReactiveParams};
 pub use static_homes::Static;
+pub use steal::Steal;
 
 use crate::SimError;
 use crate::scheduler::Scheduler;
@@ -33,6 +35,7 @@ const NAMES: &[&str] = &[
     "reactive",
     "greedy",
     "greedy-oracle",
+    "steal",
     "dds",
     "adaptive",
     "proactive",
@@ -59,6 +62,7 @@ pub fn make_scheduler(name: &str) -> Result<Box<dyn Scheduler>, SimError> {
         "reactive" => Box::new(Reactive::new(ReactiveParams::default())),
         "greedy" => Box::new(Greedy::default()),
         "greedy-oracle" => Box::new(Greedy::oracle()),
+        "steal" => Box::new(Steal::default()),
         "heft" => Box::new(Heft::default()),
         _ if let Some(o) = Octopus::by_name(name) => Box::new(o),
         _ => {
