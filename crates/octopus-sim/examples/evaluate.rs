@@ -21,7 +21,7 @@ use octopus_owg::Module;
 use octopus_sim::{Inputs, SimConfig, SimResult};
 use rayon::prelude::*;
 
-const BASELINES: &[&str] = &["static", "reactive", "greedy"];
+const BASELINES: &[&str] = &["static", "reactive", "greedy", "steal"];
 const OCTOPUS: &str = "octopus";
 const ABLATIONS: &[&str] = &["octopus-no-dds", "octopus-no-adaptive", "octopus-no-proactive"];
 const PARTS: &[&str] = &["dds", "adaptive", "proactive"];
