@@ -1,8 +1,8 @@
 //! Speed of the event loop: TBU executions simulated per second, one core.
 //!
 //! `cargo bench -p octopus-sim --bench event_loop`; divan prints `item/s`, one item being one
-//! execution on a TBU (a shard of a sharded task block, or a whole unsharded execution). See
-//! `docs/performance.md`.
+//! task-block execution (a gang of its shards, or one sequence of a batched LLM block), the unit
+//! of the speed target of `docs/performance.md`.
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -64,9 +64,9 @@ fn run_agent(bencher: Bencher, scheduler: &str, wafer: bool) {
     };
     let config =
         SimConfig { scheduler: scheduler.to_owned(), requests: None, rate: None, seed: 1, trace: false };
-    // One item is one TBU execution: a shard, or a whole task block execution when unsharded.
-    let shards = octopus_sim::simulate(&inputs, &config).expect("runs").result.shards_executed;
+    // One item is one task-block execution (a gang, whatever its shards).
+    let executions = octopus_sim::simulate(&inputs, &config).expect("runs").result.tasks_executed;
     bencher
-        .counter(ItemsCount::new(shards as usize))
+        .counter(ItemsCount::new(executions as usize))
         .bench(|| octopus_sim::simulate(&inputs, &config).expect("runs"));
 }

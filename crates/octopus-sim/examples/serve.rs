@@ -10,7 +10,9 @@
 //! cargo run --release -p octopus-sim --example serve -- --scaling --requests 1000 --seed 1
 //! ```
 //!
-//! Options: `--hw NAME|FILE.ron`, `--requests N` (per run), `--seed S`, `--workflows a,b`,
+//! Options: `--hw NAME|FILE.ron`, `--requests N` (per run at least), `--window K` (default 10: a
+//! run has at least `K x capacity x the median critical path` requests, so that its arrivals span
+//! K median critical paths at load 1), `--seed S`, `--workflows a,b`,
 //! `--schedulers a,b` (the compared ones; default the realisable baselines, `greedy-oracle` and
 //! `octopus`), `--slo BOUNDS` (default `slowdown_p90<5x`), `--scaling`. Runs go in parallel (rayon),
 //! one search per workflow and scheduler; every run is deterministic, so the tables do not depend
@@ -45,7 +47,11 @@ const SCALES: &[(u32, &str)] =
 
 struct Args {
     hw: String,
+    /// Requests per run at least; more when the workflow's window asks for them.
     requests: u64,
+    /// The arrival window at load 1, in median critical paths: a run has at least
+    /// `window x capacity x critical path p50` requests.
+    window: f64,
     seed: u64,
     workflows: Option<Vec<String>>,
     schedulers: Option<Vec<String>>,
@@ -57,6 +63,7 @@ fn parse_args() -> Args {
     let mut a = Args {
         hw: "chip".into(),
         requests: 1000,
+        window: 10.0,
         seed: 1,
         workflows: None,
         schedulers: None,
@@ -69,6 +76,7 @@ fn parse_args() -> Args {
         match flag.as_str() {
             "--hw" => a.hw = value(),
             "--requests" => a.requests = value().parse().expect("--requests N"),
+            "--window" => a.window = value().parse().expect("--window K"),
             "--seed" => a.seed = value().parse().expect("--seed S"),
             "--workflows" => a.workflows = Some(value().split(',').map(str::to_owned).collect()),
             "--schedulers" => a.schedulers = Some(value().split(',').map(str::to_owned).collect()),
@@ -104,9 +112,10 @@ fn time(s: f64) -> String {
     format!("{v:.digits$} {unit}")
 }
 
-/// One workflow's runs on one machine: per scheduler, its runs by load (memoised: the latency
-/// tables and the goodput search share them) and its goodput.
+/// One workflow's runs on one machine: its requests per run, per scheduler its runs by load
+/// (memoised: the latency tables and the goodput search share them) and its goodput.
 struct Runs {
+    requests: u64,
     by_load: BTreeMap<(String, u64), SimResult>,
     goodput: BTreeMap<String, Goodput>,
 }
@@ -133,9 +142,27 @@ fn evaluate(
     let capacity: Vec<f64> = (0..modules.len())
         .map(|w| octopus_sim::capacity(&inputs(w)).expect("every workflow has work").requests_per_second)
         .collect();
-    let runs: Vec<Mutex<Runs>> = modules
+    // A finite stream hides overload: N requests at a rate the machine cannot sustain end within
+    // N / throughput. So the arrival window at load 1 spans at least `window` median critical
+    // paths (the critical paths are the same under every scheduler and at every rate).
+    let requests: Vec<u64> = (0..modules.len())
+        .into_par_iter()
+        .map(|w| {
+            let config = SimConfig {
+                scheduler: schedulers[0].clone(),
+                requests: Some(args.requests),
+                rate: Some(LOADS[0] * capacity[w]),
+                seed: args.seed,
+                trace: false,
+            };
+            let r = octopus_sim::simulate(&inputs(w), &config).expect("runs").result;
+            let n = (args.window * capacity[w] * r.request_critical_path.p50_s).ceil() as u64;
+            n.max(args.requests)
+        })
+        .collect();
+    let runs: Vec<Mutex<Runs>> = requests
         .iter()
-        .map(|_| Mutex::new(Runs { by_load: BTreeMap::new(), goodput: BTreeMap::new() }))
+        .map(|&n| Mutex::new(Runs { requests: n, by_load: BTreeMap::new(), goodput: BTreeMap::new() }))
         .collect();
     let run = |w: usize, s: &str, load: f64| -> SimResult {
         let key = (s.to_owned(), load.to_bits());
@@ -144,7 +171,7 @@ fn evaluate(
         }
         let config = SimConfig {
             scheduler: s.to_owned(),
-            requests: Some(args.requests),
+            requests: Some(requests[w]),
             rate: Some(load * capacity[w]),
             seed: args.seed,
             trace: false,
@@ -204,10 +231,11 @@ fn tables(args: &Args) {
     let (_, capacity, runs) = evaluate(&machine, &modules, &schedulers, &extra, args);
     let names: Vec<&str> = modules.iter().map(|m| m.workflow.name.as_str()).collect();
     println!(
-        "hardware `{}` ({} TBUs), Poisson arrivals, {} requests per run, seed {}, SLO `{}`\n",
+        "hardware `{}` ({} TBUs), Poisson arrivals, at least {} requests per run and an arrival window of {} median critical paths at load 1, seed {}, SLO `{}`\n",
         machine.name(),
         machine.tbus.len(),
         args.requests,
+        args.window,
         args.seed,
         args.slo
     );
@@ -220,10 +248,11 @@ fn tables(args: &Args) {
                 format!("{:.4}", capacity[w]),
                 time(r.request_critical_path.p50_s),
                 time(r.request_critical_path.p99_s),
+                runs[w].requests.to_string(),
             ]
         })
         .collect();
-    let head = ["workflow", "capacity (req/s)", "critical path p50", "critical path p99"];
+    let head = ["workflow", "capacity (req/s)", "critical path p50", "critical path p99", "requests per run"];
     print_table(&head.map(str::to_owned), &rows);
 
     let at = |w: usize, s: &str, load: f64| &runs[w].by_load[&(s.to_owned(), load.to_bits())];
@@ -312,8 +341,8 @@ fn scaling(args: &Args) {
         })
         .collect();
     println!(
-        "wafer scaling: the `wafer` die grid cut to 1, 4, 16 and 84 dies, Poisson arrivals, {} requests per run, seed {}, SLO `{}`\n",
-        args.requests, args.seed, args.slo
+        "wafer scaling: the `wafer` die grid cut to 1, 4, 16 and 84 dies, Poisson arrivals, at least {} requests per run and an arrival window of {} median critical paths at load 1, seed {}, SLO `{}`\n",
+        args.requests, args.window, args.seed, args.slo
     );
     println!("### Goodput (requests per second) by dies\n");
     for s in &schedulers {
