@@ -228,6 +228,13 @@ impl Machine {
         (self.width, self.height)
     }
 
+    /// The cluster at the middle of a die (rounded towards its far corner): where its decisions
+    /// are taken.
+    pub fn die_centre(&self, die: DieId) -> ClusterId {
+        let (d, (cx, cy)) = (&self.dies[die], (self.spec.die.clusters_x, self.spec.die.clusters_y));
+        self.cluster_at(d.x * cx + cx / 2, d.y * cy + cy / 2).expect("a die's middle is on the mesh")
+    }
+
     /// The cluster at mesh position `(x, y)`, if inside the mesh.
     #[inline]
     pub fn cluster_at(&self, x: u32, y: u32) -> Option<ClusterId> {

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Setup, config, machine};
-use octopus_hw::{Machine, TbuId};
+use common::{Setup, WIDE_GANGS, config, machine, two_dies};
+use octopus_hw::TbuId;
 use octopus_owg::analysis::Class;
 use octopus_sim::scheduler::{BatchId, ControlEvent, Ctx, TaskDone, TaskRef};
 use octopus_sim::schedulers::Octopus;
@@ -50,18 +50,6 @@ flow par -> fan [bytes = 64 KiB]
 flow fan -> gathered [bytes = 8 KiB]
 flow gathered -> answer [bytes = 1 KiB]
 "#;
-
-/// Two dies of 3x3 clusters of 2 TBUs: a multi-die machine, so `octopus` schedules per cluster.
-fn two_dies() -> Machine {
-    let mut spec = Machine::preset("package").expect("package preset").spec;
-    spec.cluster.tbus.truncate(1);
-    spec.cluster.tbus[0].1 = 2;
-    spec.die.clusters_x = 3;
-    spec.die.clusters_y = 3;
-    spec.package.dies_x = 2;
-    spec.package.dies_y = 1;
-    Machine::from_spec(&spec).expect("valid test machine")
-}
 
 fn traced(scheduler: &str, requests: Option<u64>, seed: u64) -> SimConfig {
     SimConfig { trace: true, ..config(scheduler, requests, seed) }
@@ -200,19 +188,6 @@ fn diffusion_moves_load_off_an_overloaded_cluster() {
     );
     assert!(r.noc_byte_hops > 0, "moved copies fetch their inputs over the NoC");
 }
-
-/// One wide map of sharded LLM calls, one sequence per batch: every gang is ready at once, on the
-/// die of the map's data.
-const WIDE_GANGS: &str = r#"
-workflow wide_gangs
-arrivals batch(requests = 2)
-task prep = elementwise(elems = 1K)
-task call = llm_decode(params = 1M, context = 1K, tokens = 64, max_batch = 1)
-map many(width = 24, max = 32) join all
-flow prep -> many
-flow many -> call [bytes = 1 KiB]
-flow call -> all [bytes = 1 KiB]
-"#;
 
 #[test]
 fn diffusion_moves_queued_gangs_to_the_other_die() {

@@ -5,21 +5,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Setup, config};
-use octopus_hw::Machine;
+use common::{Setup, WIDE_GANGS, config, two_dies};
 use octopus_sim::{SimConfig, TraceKind};
-
-/// Two dies of 3 x 3 clusters of 2 TBUs.
-fn two_dies() -> Machine {
-    let mut spec = Machine::preset("package").expect("package preset").spec;
-    spec.cluster.tbus.truncate(1);
-    spec.cluster.tbus[0].1 = 2;
-    spec.die.clusters_x = 3;
-    spec.die.clusters_y = 3;
-    spec.package.dies_x = 2;
-    spec.package.dies_y = 1;
-    Machine::from_spec(&spec).expect("valid test machine")
-}
 
 /// One map of 48 one-TBU copies: every copy's data is at the map's cluster.
 const WIDE: &str = r#"
@@ -56,18 +43,6 @@ fn idle_clusters_steal_the_copies_of_a_hot_cluster() {
     assert_eq!(again.result, out.result, "same seed, same run");
     assert_eq!(again.trace, out.trace);
 }
-
-/// Sharded LLM calls, one sequence per batch, all ready at once on the die of the map's data.
-const WIDE_GANGS: &str = r#"
-workflow wide_gangs
-arrivals batch(requests = 2)
-task prep = elementwise(elems = 1K)
-task call = llm_decode(params = 1M, context = 1K, tokens = 64, max_batch = 1)
-map many(width = 24, max = 32) join all
-flow prep -> many
-flow many -> call [bytes = 1 KiB]
-flow call -> all [bytes = 1 KiB]
-"#;
 
 #[test]
 fn the_other_die_steals_queued_gangs() {

@@ -219,15 +219,7 @@ impl Core {
         self.affinity = vec![None; nt];
         self.reserved_until = vec![0; nt];
         self.central = CentralCbu::of(m);
-        self.die_centre = m
-            .dies
-            .iter()
-            .map(|d| {
-                let cx = d.x * m.spec.die.clusters_x + m.spec.die.clusters_x / 2;
-                let cy = d.y * m.spec.die.clusters_y + m.spec.die.clusters_y / 2;
-                m.cluster_at(cx, cy).unwrap_or(ClusterId(0))
-            })
-            .collect();
+        self.die_centre = m.dies.indices().map(|d| m.die_centre(d)).collect();
         self.die_clusters = vec![Vec::new(); nd];
         for (c, cl) in m.clusters.iter_enumerated() {
             self.die_clusters[cl.die.index()].push(c);

@@ -311,15 +311,7 @@ impl Scheduler for Steal {
         for (c, cl) in m.clusters.iter_enumerated() {
             self.die_clusters[cl.die.index()].push(c);
         }
-        self.centre = m
-            .dies
-            .iter()
-            .map(|d| {
-                let cx = d.x * m.spec.die.clusters_x + m.spec.die.clusters_x / 2;
-                let cy = d.y * m.spec.die.clusters_y + m.spec.die.clusters_y / 2;
-                m.cluster_at(cx, cy).unwrap_or(ClusterId(0))
-            })
-            .collect();
+        self.centre = m.dies.indices().map(|d| m.die_centre(d)).collect();
         self.period = quarter_task_period(ctx);
     }
 

@@ -91,3 +91,28 @@ pub fn time_fractions(r: &SimResult) -> f64 {
     v["utilization"].as_f64().expect("utilization")
         + idle.values().map(|x| x.as_f64().expect("a fraction")).sum::<f64>()
 }
+
+/// Two dies of 3x3 clusters of 2 TBUs: a multi-die machine, so `octopus` schedules per cluster.
+pub fn two_dies() -> Machine {
+    let mut spec = Machine::preset("package").expect("package preset").spec;
+    spec.cluster.tbus.truncate(1);
+    spec.cluster.tbus[0].1 = 2;
+    spec.die.clusters_x = 3;
+    spec.die.clusters_y = 3;
+    spec.package.dies_x = 2;
+    spec.package.dies_y = 1;
+    Machine::from_spec(&spec).expect("valid test machine")
+}
+
+/// One wide map of sharded LLM calls, one sequence per batch: every gang is ready at once, on the
+/// die of the map's data.
+pub const WIDE_GANGS: &str = r#"
+workflow wide_gangs
+arrivals batch(requests = 2)
+task prep = elementwise(elems = 1K)
+task call = llm_decode(params = 1M, context = 1K, tokens = 64, max_batch = 1)
+map many(width = 24, max = 32) join all
+flow prep -> many
+flow many -> call [bytes = 1 KiB]
+flow call -> all [bytes = 1 KiB]
+"#;
