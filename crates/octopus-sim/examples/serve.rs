@@ -14,7 +14,8 @@
 //! run has at least `K x capacity x the median critical path` requests, so that its arrivals span
 //! K median critical paths at load 1), `--seed S`, `--workflows a,b`,
 //! `--schedulers a,b` (the compared ones; default the realisable baselines, `greedy-oracle` and
-//! `octopus`), `--slo BOUNDS` (default `slowdown_p90<5x`), `--scaling`. Runs go in parallel (rayon),
+//! `octopus`), `--slo BOUNDS` (default `slowdown_p90<5x`), `--scaling` with `--dies 1,4,...` (a
+//! subset of the scales; the efficiency is against the 1-die goodput, so keep 1). Runs go in parallel (rayon),
 //! one search per workflow and scheduler; every run is deterministic, so the tables do not depend
 //! on the thread count.
 
@@ -57,6 +58,8 @@ struct Args {
     schedulers: Option<Vec<String>>,
     slo: Slo,
     scaling: bool,
+    /// The scales of `--scaling` to run (default all of [`SCALES`]).
+    dies: Option<Vec<u32>>,
 }
 
 fn parse_args() -> Args {
@@ -69,6 +72,7 @@ fn parse_args() -> Args {
         schedulers: None,
         slo: "slowdown_p90<5x".parse().expect("a valid SLO"),
         scaling: false,
+        dies: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +86,9 @@ fn parse_args() -> Args {
             "--schedulers" => a.schedulers = Some(value().split(',').map(str::to_owned).collect()),
             "--slo" => a.slo = value().parse().unwrap_or_else(|e| panic!("--slo: {e}")),
             "--scaling" => a.scaling = true,
+            "--dies" => {
+                a.dies = Some(value().split(',').map(|d| d.parse().expect("--dies 1,4,...")).collect())
+            }
             other => panic!("unknown option `{other}`"),
         }
     }
@@ -331,8 +338,10 @@ fn scaling(args: &Args) {
         None => registered(BASELINES.iter().chain(&[REFERENCE, OCTOPUS])),
     };
     let started = Instant::now();
+    let scales: Vec<(u32, &str)> =
+        SCALES.iter().copied().filter(|(d, _)| args.dies.as_ref().is_none_or(|v| v.contains(d))).collect();
     // Per scale: per workflow, per scheduler, goodput.
-    let goodput: Vec<Vec<BTreeMap<String, Goodput>>> = SCALES
+    let goodput: Vec<Vec<BTreeMap<String, Goodput>>> = scales
         .iter()
         .map(|&(_, hw)| {
             let m = machine(hw);
@@ -349,13 +358,13 @@ fn scaling(args: &Args) {
         println!("`{s}`:\n");
         let head: Vec<String> = ["workflow".to_owned()]
             .into_iter()
-            .chain(SCALES.iter().map(|(d, _)| format!("{d} dies")))
+            .chain(scales.iter().map(|(d, _)| format!("{d} dies")))
             .collect();
         let rows: Vec<Vec<String>> = (0..names.len())
             .map(|w| {
                 [names[w].to_owned()]
                     .into_iter()
-                    .chain((0..SCALES.len()).map(|i| goodput_cell(&goodput[i][w][s])))
+                    .chain((0..scales.len()).map(|i| goodput_cell(&goodput[i][w][s])))
                     .collect()
             })
             .collect();
@@ -365,11 +374,11 @@ fn scaling(args: &Args) {
         "### Scaling efficiency: goodput on n dies / (n x goodput on 1 die), geometric mean over workflows\n"
     );
     let head: Vec<String> =
-        ["scheduler".to_owned()].into_iter().chain(SCALES.iter().map(|(d, _)| format!("{d} dies"))).collect();
+        ["scheduler".to_owned()].into_iter().chain(scales.iter().map(|(d, _)| format!("{d} dies"))).collect();
     let rows: Vec<Vec<String>> = schedulers
         .iter()
         .map(|s| {
-            let cells = SCALES.iter().enumerate().map(|(i, &(dies, _))| {
+            let cells = scales.iter().enumerate().map(|(i, &(dies, _))| {
                 let eff: Vec<f64> = (0..names.len())
                     .filter_map(|w| {
                         let one = goodput[0][w][s].goodput_rps;
