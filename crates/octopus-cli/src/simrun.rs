@@ -148,7 +148,7 @@ pub fn run_one(
             } else {
                 Vec::new()
             };
-            Ok(SimOutput { result, trace })
+            Ok(SimOutput { result, trace, requests_held_peak: None })
         }
         _ => {
             let mut out = octopus_sim::simulate_with_progress(inputs, config, progress)?;

@@ -20,11 +20,13 @@ mod engine;
 mod metrics;
 mod program;
 mod queue;
+mod requests;
 mod sample;
 pub mod scheduler;
 pub mod schedulers;
 pub mod serving;
 mod state;
+mod tally;
 pub mod trace;
 mod view;
 mod work;
@@ -40,6 +42,7 @@ pub use metrics::{Idle, LlmResult, Quantiles, SimResult, Slowdown};
 pub use scheduler::{Ctx, Scheduler};
 pub use schedulers::{make_scheduler, scheduler_names};
 pub use serving::{Capacity, Goodput, Search, Slo, capacity, goodput};
+pub use tally::{EXACT_QUANTILE_SAMPLES, QUANTILE_RELATIVE_ERROR};
 pub use trace::{TraceEvent, TraceKind, chrome_trace};
 
 /// The version of the simulator's model: bumped whenever a change of the model moves results,
@@ -112,6 +115,10 @@ pub struct SimOutput {
     pub result: SimResult,
     /// The execution log, in the order spans were decided (empty unless [`SimConfig::trace`]).
     pub trace: Vec<TraceEvent>,
+    /// The most requests the run held a record of at once (those from the oldest in flight to the
+    /// newest): what a run holds follows it, not the number of requests; `None` for an output
+    /// put together from several runs.
+    pub requests_held_peak: Option<u64>,
 }
 
 /// Why a run could not be made.
@@ -262,7 +269,11 @@ pub fn simulate_with_scheduler<'a>(
     };
     let mut result = SimResult::new(&engine.st.acc, &engine.env, head);
     result.counters = engine.sched.counters().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    Ok(SimOutput { result, trace: std::mem::take(&mut engine.st.trace) })
+    Ok(SimOutput {
+        result,
+        trace: std::mem::take(&mut engine.st.trace),
+        requests_held_peak: Some(engine.st.requests_held_peak),
+    })
 }
 
 /// Runs several simulations in parallel (rayon), returning their outcomes in input order. Each

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Cycle;
 use crate::state::Env;
+use crate::tally::Tally;
 
 /// What the event loop accumulates for one LLM block.
 #[derive(Clone, Debug, Default)]
@@ -19,10 +20,11 @@ pub(crate) struct LlmAccum {
     pub sequence_cycles: u128,
     pub step_cycles: u128,
     pub max_batch: u32,
-    /// Per sequence: ready to done; for decode also time to first token, and time per output token.
-    pub latency: Vec<Cycle>,
-    pub ttft: Vec<Cycle>,
-    pub tpot: Vec<f64>,
+    /// Per sequence: ready to done; for decode also time to first token, and time per output
+    /// token (cycles).
+    pub latency: Tally,
+    pub ttft: Tally,
+    pub tpot: Tally,
 }
 
 /// Totals the event loop accumulates (TBU-cycles in `u128`, exact).
@@ -58,22 +60,17 @@ pub(crate) struct Accum {
     /// Latest end of any request's critical path (arrival plus its longest chain of drawn costs).
     pub cp_bound: Cycle,
     pub makespan: Cycle,
-    /// Per completed request, in completion order.
-    pub latencies: Vec<Cycle>,
-    /// Per completed request, its critical path (its longest chain of drawn costs), in the same order.
-    pub critical_paths: Vec<Cycle>,
+    /// Per completed request: its latency, its critical path (its longest chain of drawn costs)
+    /// and their ratio, its slowdown (a zero critical path counts 1), cycles.
+    pub latency: Tally,
+    pub critical_path: Tally,
+    pub slowdown: Tally,
 }
 
 impl Accum {
     pub(crate) fn new(env: &Env<'_>) -> Accum {
         let n = env.wf.blocks.len();
-        Accum {
-            latencies: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
-            critical_paths: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
-            batched: vec![(0.0, 0.0); n],
-            llm: vec![LlmAccum::default(); n],
-            ..Accum::default()
-        }
+        Accum { batched: vec![(0.0, 0.0); n], llm: vec![LlmAccum::default(); n], ..Accum::default() }
     }
 
     /// The work bound's TBU-cycles: every execution's share, a batched block's the larger of its
@@ -98,20 +95,13 @@ pub struct Slowdown {
 }
 
 impl Slowdown {
-    /// Of requests' latencies and critical paths, pairwise (a zero critical path counts 1).
-    fn of(latencies: &[Cycle], critical_paths: &[Cycle]) -> Slowdown {
-        let mut v: Vec<f64> = latencies
-            .iter()
-            .zip(critical_paths)
-            .map(|(&l, &c)| if c == 0 { 1.0 } else { l as f64 / c as f64 })
-            .collect();
-        if v.is_empty() {
-            return Slowdown::default();
-        }
-        v.sort_unstable_by(f64::total_cmp);
-        let n = v.len();
-        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
-        Slowdown { mean: v.iter().sum::<f64>() / n as f64, p50: rank(0.5), p90: rank(0.9), p99: rank(0.99) }
+    fn of(slowdowns: &Tally) -> Slowdown {
+        slowdowns.summary().map_or_else(Slowdown::default, |s| Slowdown {
+            mean: s.mean,
+            p50: s.rank(0.5),
+            p90: s.rank(0.9),
+            p99: s.rank(0.99),
+        })
     }
 }
 
@@ -128,18 +118,11 @@ pub struct Quantiles {
 
 impl Quantiles {
     /// Of values in cycles; `None` for an empty sample.
-    fn of(values: &[f64], hz: f64) -> Option<Quantiles> {
-        if values.is_empty() {
-            return None;
-        }
-        let mut v = values.to_vec();
-        v.sort_unstable_by(f64::total_cmp);
-        let n = v.len();
-        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1] / hz;
-        Some(Quantiles {
-            mean_s: v.iter().sum::<f64>() / n as f64 / hz,
-            p50_s: rank(0.50),
-            p99_s: rank(0.99),
+    fn of(values: &Tally, hz: f64) -> Option<Quantiles> {
+        values.summary().map(|s| Quantiles {
+            mean_s: s.mean / hz,
+            p50_s: s.rank(0.50) / hz,
+            p99_s: s.rank(0.99) / hz,
         })
     }
 }
@@ -283,31 +266,23 @@ impl SimResult {
         let hz = clock_ghz * 1e9;
         let makespan = acc.makespan;
         let makespan_s = makespan as f64 / hz;
-        let n = acc.latencies.len();
-        let mut lat = acc.latencies.clone();
-        lat.sort_unstable();
-        let pct = |p: f64| -> f64 {
-            if n == 0 {
-                return 0.0;
-            }
-            let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
-            lat[rank - 1] as f64 / hz
-        };
-        let mean_latency = lat.iter().map(|&c| c as f64).sum::<f64>() / n.max(1) as f64 / hz;
+        let n = acc.latency.len();
+        let lat = acc.latency.summary();
+        let pct = |p: f64| lat.as_ref().map_or(0.0, |s| s.rank(p) / hz);
+        let mean_latency = lat.as_ref().map_or(0.0, |s| s.mean / hz);
         let tbu_time = (tbus as f64) * makespan as f64;
         let frac = |x: u128| if tbu_time > 0.0 { x as f64 / tbu_time } else { 0.0 };
         let work_bound = acc.work_cycles().div_ceil(tbus.max(1) as u128) as u64;
         let mut llm = Vec::new();
-        let (mut ttft, mut tpot) = (Vec::new(), Vec::new());
+        let (mut ttft, mut tpot) = (Tally::default(), Tally::default());
         for (b, block) in env.wf.blocks.iter_enumerated() {
             if !env.profile[b.index()].batched() {
                 continue;
             }
             let a = &acc.llm[b.index()];
             let decode = matches!(block.task().map(|t| &t.kernel), Some(Kernel::LlmDecode { .. }));
-            let cycles = |v: &[Cycle]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
-            ttft.extend(cycles(&a.ttft));
-            tpot.extend_from_slice(&a.tpot);
+            ttft.extend(&a.ttft);
+            tpot.extend(&a.tpot);
             llm.push(LlmResult {
                 block: block.name.clone(),
                 phase: if decode { "decode" } else { "prefill" }.to_owned(),
@@ -320,19 +295,18 @@ impl SimResult {
                     0.0
                 },
                 max_batch: a.max_batch,
-                latency: Quantiles::of(&cycles(&a.latency), hz),
-                ttft: Quantiles::of(&cycles(&a.ttft), hz),
+                latency: Quantiles::of(&a.latency, hz),
+                ttft: Quantiles::of(&a.ttft, hz),
                 tpot: Quantiles::of(&a.tpot, hz),
             });
         }
         let lower = work_bound.max(acc.cp_bound);
-        let cps: Vec<f64> = acc.critical_paths.iter().map(|&c| c as f64).collect();
         SimResult {
             scheduler: head.scheduler,
             workflow: head.workflow,
             hardware: head.hardware,
             seed: head.seed,
-            requests: n as u64,
+            requests: n,
             makespan_cycles: makespan,
             makespan_s,
             throughput_rps: if makespan > 0 { n as f64 / makespan_s } else { 0.0 },
@@ -360,8 +334,8 @@ impl SimResult {
             critical_path_cycles: acc.cp_bound,
             work_bound_cycles: work_bound,
             makespan_over_lower_bound: if lower > 0 { makespan as f64 / lower as f64 } else { 1.0 },
-            request_critical_path: Quantiles::of(&cps, hz).unwrap_or_default(),
-            slowdown: Slowdown::of(&acc.latencies, &acc.critical_paths),
+            request_critical_path: Quantiles::of(&acc.critical_path, hz).unwrap_or_default(),
+            slowdown: Slowdown::of(&acc.slowdown),
             ttft: Quantiles::of(&ttft, hz),
             tpot: Quantiles::of(&tpot, hz),
             llm,

@@ -80,6 +80,20 @@ fn mmc_reproduces_erlang_c_waiting_time() {
     assert!(err < 0.03, "Erlang-C Wq {formula} s, simulated {measured} s ({:.2}% off)", 100.0 * err);
     // Utilisation: rho of the TBU time, up to sampling noise.
     assert!((out.result.utilization - rho).abs() < 0.02, "utilisation {}", out.result.utilization);
+    // Memory follows the requests in flight, not the stream: the run held a record of at most a
+    // few dozen requests at once (the queue's length), not of millions.
+    let held = out.requests_held_peak.expect("one run");
+    assert!((1..1_000).contains(&held), "{held} request records held at once over {requests} requests");
+    // Past `EXACT_QUANTILE_SAMPLES` the latencies are binned; their mean stays exact: the mean wait
+    // plus the mean service, as the recorded waits give them.
+    if requests as usize > octopus_sim::EXACT_QUANTILE_SAMPLES {
+        let mean_wait = waits.iter().map(|&w| w as f64).sum::<f64>() / waits.len() as f64 / hz;
+        let latency = out.result.latency_mean_s;
+        assert!(
+            (latency - mean_wait - mean_service_s).abs() < 0.03 * mean_service_s,
+            "mean latency {latency} s"
+        );
+    }
 }
 
 const PIPELINE: &str = r#"

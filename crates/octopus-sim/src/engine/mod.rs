@@ -231,10 +231,10 @@ impl<'a> Engine<'a> {
             octopus_owg::ir::Kernel::LlmPrefill { tokens, .. } => tokens.max(0.0).round() as u64,
             _ => u64::from(t.steps),
         };
-        stats.latency.push(now - t.ready_at);
+        stats.latency.push((now - t.ready_at) as f64);
         if matches!(t.kernel, octopus_owg::ir::Kernel::LlmDecode { .. }) {
             let start = if t.call_start == NO_TIME { t.ready_at } else { t.call_start.min(t.ready_at) };
-            stats.ttft.push(t.first_token_at - start);
+            stats.ttft.push((t.first_token_at - start) as f64);
             if t.steps >= 2 {
                 stats.tpot.push((now - t.first_token_at) as f64 / f64::from(t.steps - 1));
             }
@@ -250,7 +250,7 @@ impl<'a> Engine<'a> {
             (t.frame, t.block, t.request, t.ef_in + t.min_cycles, t.batch)
         };
         self.st.acc.tasks += 1;
-        let req = &mut self.st.reqs[request as usize];
+        let req = &mut self.st.reqs[request];
         req.cp_end = req.cp_end.max(ef_out);
         let done = {
             let t = &self.st.tasks[i as usize];

@@ -20,14 +20,15 @@ impl Engine<'_> {
         let now = self.st.now;
         self.st.inflight += 1;
         let root = self.st.new_frame(&self.env, r, 0, NONE, 0);
-        self.st.reqs.push(Req { arrival: now, active: 0, root, cp_end: now });
+        self.st.reqs.insert(r, Req { arrival: now, active: 0, root, cp_end: now });
+        self.st.requests_held_peak = self.st.requests_held_peak.max(self.st.reqs.held() as u64);
         if self.st.arrived < self.env.n_requests {
             let t = self.arrival_time(self.st.arrived).max(now);
             self.st.push(t, Ev::Arrival);
         }
         call!(self, on_arrival, RequestId(r));
         // Hold the request open while its entries start.
-        self.st.reqs[r as usize].active += 1;
+        self.st.reqs[r].active += 1;
         for k in 0..self.env.prog.entries.len() {
             let b = self.env.prog.entries[k];
             self.block_ready(root, b, now);
@@ -45,7 +46,7 @@ impl Engine<'_> {
             let end = start + self.env.control_cycles;
             self.st.cbu_free[c.index()] = end;
             let r = self.st.frames[frame as usize].request;
-            self.st.reqs[r as usize].active += 1;
+            self.st.reqs[r].active += 1;
             self.st.push(end, Ev::CbDone { frame, block, ef: ef_in + self.env.control_cycles });
         }
     }
@@ -136,7 +137,7 @@ impl Engine<'_> {
         t.tbus.clear();
         t.batch = NONE;
         t.call_start = call_start;
-        st.reqs[request as usize].active += 1;
+        st.reqs[request].active += 1;
         st.floating += 1;
         let r = st.task_ref(i);
         call!(self, on_ready, r);
@@ -223,7 +224,7 @@ impl Engine<'_> {
     /// A flow through a control block carries no call start.
     fn deliver_later(&mut self, frame: u32, f: FlowId, src: ClusterId, bytes: u64, ef: Cycle, at: Cycle) {
         let r = self.st.frames[frame as usize].request;
-        self.st.reqs[r as usize].active += 1;
+        self.st.reqs[r].active += 1;
         self.st.push(at, Ev::Deliver { frame, flow: f, src: src.0, bytes, ef, origin: NO_TIME });
     }
 
@@ -269,7 +270,7 @@ impl Engine<'_> {
         let cluster = ClusterId(self.st.frames[frame as usize].ctl[env.prog.local[block] as usize]);
         self.st.acc.control_blocks += 1;
         {
-            let req = &mut self.st.reqs[request as usize];
+            let req = &mut self.st.reqs[request];
             req.cp_end = req.cp_end.max(ef);
         }
         let control = env.wf.blocks[block].control().expect("control block");
@@ -427,16 +428,20 @@ impl Engine<'_> {
 
     /// Drops one hold on a request; completes it when nothing of it is left.
     pub(super) fn release(&mut self, r: u32) {
-        let req = &mut self.st.reqs[r as usize];
+        let req = &mut self.st.reqs[r];
         req.active -= 1;
         if req.active == 0 {
             let (arrival, cp_end, root) = (req.arrival, req.cp_end, req.root);
+            self.st.reqs.remove(r);
             let now = self.st.now;
             self.st.free_frame(root);
             self.st.inflight -= 1;
             self.st.completed += 1;
-            self.st.acc.latencies.push(now - arrival);
-            self.st.acc.critical_paths.push(cp_end - arrival);
+            let (latency, critical_path) = (now - arrival, cp_end - arrival);
+            let acc = &mut self.st.acc;
+            acc.latency.push(latency as f64);
+            acc.critical_path.push(critical_path as f64);
+            acc.slowdown.push(if critical_path == 0 { 1.0 } else { latency as f64 / critical_path as f64 });
             self.st.acc.cp_bound = self.st.acc.cp_bound.max(cp_end);
         }
     }

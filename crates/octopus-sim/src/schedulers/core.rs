@@ -32,9 +32,10 @@ use super::central::CentralCbu;
 use super::params::{Features, Mode, OctopusParams};
 pub(crate) use super::queues::Entry;
 use super::queues::Queues;
-use crate::Cycle;
 use crate::bits::Bits;
+use crate::requests::RequestMap;
 use crate::scheduler::{Ctx, QueueId, TaskRef};
+use crate::{Cycle, RequestId};
 
 /// What the strategies decide when the core starts work.
 pub(crate) trait Policy {
@@ -110,7 +111,7 @@ pub(crate) struct Core {
     die_centre: Vec<ClusterId>,
     die_clusters: Vec<Vec<ClusterId>>,
     /// Per request: the cluster its entry tasks start in ([`Mode::Local`]).
-    admit: Vec<ClusterId>,
+    admit: RequestMap<ClusterId>,
     dds_on: bool,
     period: Cycle,
     /// Scratch of [`Core::offer`], reused so a pull allocates nothing.
@@ -150,7 +151,7 @@ impl Core {
             central: CentralCbu::default(),
             die_centre: Vec::new(),
             die_clusters: Vec::new(),
-            admit: Vec::new(),
+            admit: RequestMap::default(),
             dds_on: features.dds,
             period: 1,
             cands: Vec::new(),
@@ -330,16 +331,14 @@ impl Core {
     }
 
     /// The cluster request `r` was admitted to ([`Mode::Local`]).
-    pub fn admitted(&self, r: usize) -> Option<ClusterId> {
-        self.admit.get(r).copied()
+    pub fn admitted(&self, r: RequestId) -> Option<ClusterId> {
+        self.admit.get(r.0).copied()
     }
 
-    /// Records where request `r` was admitted.
-    pub fn admit(&mut self, r: usize, c: ClusterId) {
-        if self.admit.len() <= r {
-            self.admit.resize(r + 1, ClusterId(0));
-        }
-        self.admit[r] = c;
+    /// Records where request `r` was admitted, and forgets the requests below `oldest`, all complete.
+    pub fn admit(&mut self, r: RequestId, c: ClusterId, oldest: RequestId) {
+        self.admit.forget_below(oldest.0);
+        self.admit.insert(r.0, c);
     }
 
     // ---- queues ----

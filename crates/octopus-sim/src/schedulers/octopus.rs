@@ -277,8 +277,9 @@ impl Scheduler for Octopus {
 
     fn on_arrival(&mut self, ctx: &mut Ctx<'_>, request: RequestId) {
         let r = request.0 as usize;
+        let oldest = ctx.oldest_in_flight();
         if let Some(p) = &mut self.proactive {
-            p.on_arrival(request);
+            p.on_arrival(request, oldest);
         }
         if self.core.mode() != Mode::Local {
             return;
@@ -294,13 +295,13 @@ impl Scheduler for Octopus {
             }
             (None, None) => anchor,
         };
-        self.core.admit(r, cluster);
+        self.core.admit(request, cluster, oldest);
     }
 
     fn on_ready(&mut self, ctx: &mut Ctx<'_>, task: TaskRef) {
         let v = ctx.task(task);
         let fallback = match self.core.mode() {
-            Mode::Local => self.core.admitted(v.request.0 as usize).unwrap_or(ctx.cbu_of(v.block)),
+            Mode::Local => self.core.admitted(v.request).unwrap_or(ctx.cbu_of(v.block)),
             _ => ctx.cbu_of(v.block),
         };
         let src = Core::source(ctx, task, fallback);

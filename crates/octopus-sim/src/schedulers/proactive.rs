@@ -26,13 +26,16 @@ use octopus_owg::ir::{BlockId, BlockKind, Control, FlowId};
 
 use super::core::{Core, preparing_for};
 use crate::RequestId;
+use crate::requests::RequestMap;
 use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
 
 /// The proactive component.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Proactive {
-    /// Per request: forecast total work, cycles.
-    total: Vec<f64>,
+    /// Per request in flight: forecast total work, cycles, and the cluster it was admitted to
+    /// (multi-die).
+    total: RequestMap<f64>,
+    admitted: RequestMap<u32>,
     /// Expected work of one request.
     initial: f64,
     /// Per flow out of a branch: the change of the forecast when it is taken.
@@ -44,7 +47,6 @@ pub(crate) struct Proactive {
     first: Vec<Vec<BlockId>>,
     /// Per cluster: forecast work admitted and not yet done (multi-die).
     admit_load: Vec<f64>,
-    admitted: Vec<u32>,
     /// The clusters ordered by `(admit_load, hops from the anchor, id)`, the order `admit` picks
     /// from, so an admission does not scan every cluster; built at the first admission.
     admit_order: AdmitHeap,
@@ -121,16 +123,14 @@ impl Proactive {
 
     /// A request's forecast total work, cycles.
     pub(crate) fn remaining(&self, req: RequestId) -> u64 {
-        self.total.get(req.0 as usize).map_or(0, |r| r.max(0.0).round() as u64)
+        self.total.get(req.0).map_or(0, |r| r.max(0.0).round() as u64)
     }
 
-    pub(crate) fn on_arrival(&mut self, req: RequestId) {
-        let r = req.0 as usize;
-        if self.total.len() <= r {
-            self.total.resize(r + 1, 0.0);
-            self.admitted.resize(r + 1, u32::MAX);
-        }
-        self.total[r] = self.initial;
+    /// A new request; forgets the requests below `oldest`, all complete.
+    pub(crate) fn on_arrival(&mut self, req: RequestId, oldest: RequestId) {
+        self.total.forget_below(oldest.0);
+        self.admitted.forget_below(oldest.0);
+        self.total.insert(req.0, self.initial);
     }
 
     /// The cluster a new request starts in: least forecast load, nearest `anchor` on ties.
@@ -142,16 +142,13 @@ impl Proactive {
         let best = self.admit_order.min();
         self.admit_load[best.index()] += self.initial;
         self.admit_order.update(best.0, self.admit_load[best.index()]);
-        self.admitted[req.0 as usize] = best.0;
+        self.admitted.insert(req.0, best.0);
         best
     }
 
     pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
-        let r = done.request.0 as usize;
         let e = core.exp(done.block.index()) as f64 * f64::from(done.shards);
-        if let Some(&c) = self.admitted.get(r)
-            && c != u32::MAX
-        {
+        if let Some(&c) = self.admitted.get(done.request.0) {
             self.admit_load[c as usize] = (self.admit_load[c as usize] - e).max(0.0);
             self.admit_order.update(c, self.admit_load[c as usize]);
         }
@@ -160,7 +157,7 @@ impl Proactive {
     pub(crate) fn on_control(&mut self, ctx: &mut Ctx<'_>, core: &mut Core, ev: &ControlEvent) {
         let wf = ctx.workflow();
         let an = ctx.analysis();
-        let r = ev.request.0 as usize;
+        let r = ev.request.0;
         let c = ev.block;
         let closer = wf.blocks[c].control().and_then(Control::join);
         self.forecast.clear();

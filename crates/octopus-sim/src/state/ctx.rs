@@ -328,9 +328,15 @@ impl<'a> Ctx<'a> {
         self.st.inflight as usize
     }
 
-    /// When a request arrived.
+    /// When a request arrived (a request in flight).
     pub fn arrival_of(&self, request: RequestId) -> Cycle {
-        self.st.reqs[request.0 as usize].arrival
+        self.st.reqs[request.0].arrival
+    }
+
+    /// Every request numbered below this one is complete: a scheduler's per-request state of them
+    /// can go (so that it grows with the requests in flight, not with the run).
+    pub fn oldest_in_flight(&self) -> RequestId {
+        RequestId(self.st.reqs.base())
     }
 
     // ---- reading: batches ----

@@ -24,6 +24,7 @@ pub(crate) use env::{ArrivalGen, Env, mix};
 use crate::bits::Bits;
 use crate::metrics::Accum;
 use crate::queue::EventQueue;
+use crate::requests::RequestMap;
 use crate::trace::{TraceEvent, TraceKind};
 use crate::view::{QueueId, TaskRef};
 use crate::{Cycle, RequestId};
@@ -222,7 +223,9 @@ pub(crate) struct State {
     pub frames: Vec<Frame>,
     /// Free frames, per scope.
     pub free_frames: Vec<Vec<u32>>,
-    pub reqs: Vec<Req>,
+    pub reqs: RequestMap<Req>,
+    /// The most slots `reqs` held at once.
+    pub requests_held_peak: u64,
     pub inflight: u32,
     pub arrived: u64,
     pub completed: u64,
@@ -283,7 +286,8 @@ impl State {
             kv_waiters: vec![Vec::new(); m.dies.len()],
             frames: Vec::new(),
             free_frames: vec![Vec::new(); env.prog.scopes()],
-            reqs: Vec::with_capacity(env.n_requests.min(1 << 24) as usize),
+            reqs: RequestMap::default(),
+            requests_held_peak: 0,
             inflight: 0,
             arrived: 0,
             completed: 0,
