@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use common::{load, per_scheduler, print_table, ratio_table, root, workflow_files};
+use common::{geomean, load, per_scheduler, print_table, ratio_table, root, workflow_files};
 use octopus_compiler::Plan;
 use octopus_hw::{CostModel, Machine};
 use octopus_owg::Module;
@@ -293,21 +293,8 @@ fn tables(args: &Args) {
             "x",
             true,
         );
-        println!(
-            "### Goodput of `octopus` over each baseline's (a baseline with goodput 0 is left out of the means)\n"
-        );
-        let ratio = |w: usize, b: &str| {
-            let (o, b) = (runs[w].goodput[OCTOPUS].goodput_rps, runs[w].goodput[b].goodput_rps);
-            if b > 0.0 && o > 0.0 { o / b } else { f64::NAN }
-        };
-        let kept: Vec<usize> =
-            (0..names.len()).filter(|&w| base.iter().all(|b| ratio(w, b).is_finite())).collect();
-        let kept_names: Vec<&str> = kept.iter().map(|&w| names[w]).collect();
-        ratio_table(&kept_names, &base, &headers, |i, b| ratio(kept[i], b), 2, "x", true);
-        let dropped: Vec<&str> = (0..names.len()).filter(|w| !kept.contains(w)).map(|w| names[w]).collect();
-        if !dropped.is_empty() {
-            println!("- left out (a goodput of 0): {}\n", dropped.join(", "));
-        }
+        println!("### Goodput of `octopus` over each baseline's\n");
+        goodput_ratios(&names, &base, &headers, |w, s| &runs[w].goodput[s]);
         if !extra.is_empty() {
             let headers: Vec<String> = extra.to_vec();
             let cols: Vec<&str> = extra.iter().map(String::as_str).collect();
@@ -329,6 +316,74 @@ fn tables(args: &Args) {
     eprintln!("{n} runs in {:.1} s (wall clock; not part of the results)", started.elapsed().as_secs_f64());
 }
 
+/// The goodput ratio table: `octopus`'s goodput over each baseline's where both hold the SLO at
+/// some load; a workflow where one of them holds it at no load is named as a win or a loss, never
+/// dropped, and the means are over the workflows where both hold it. A ratio with a censored
+/// goodput (the SLO still held at the search's highest load) is a bound: `>=` when `octopus`'s is
+/// censored, `<=` when the baseline's is, `~` when both are.
+fn goodput_ratios<'a>(
+    names: &[&str],
+    base: &[&str],
+    headers: &[String],
+    goodput: impl Fn(usize, &str) -> &'a Goodput,
+) {
+    let head: Vec<String> = ["workflow".to_owned()].into_iter().chain(headers.iter().cloned()).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let (mut ratios, mut only_octopus, mut only_base) =
+        (vec![Vec::new(); base.len()], vec![0u32; base.len()], vec![0u32; base.len()]);
+    for (w, name) in names.iter().enumerate() {
+        let og = goodput(w, OCTOPUS);
+        let o = og.goodput_rps;
+        let mut row = vec![(*name).to_owned()];
+        for (i, b) in base.iter().enumerate() {
+            let bg = goodput(w, b);
+            let g = bg.goodput_rps;
+            row.push(match (o > 0.0, g > 0.0) {
+                (true, true) => {
+                    ratios[i].push(o / g);
+                    let bound = match (og.censored, bg.censored) {
+                        (false, false) => "",
+                        (true, false) => ">= ",
+                        (false, true) => "<= ",
+                        (true, true) => "~ ",
+                    };
+                    format!("{bound}{:.2}x", o / g)
+                }
+                (true, false) => {
+                    only_octopus[i] += 1;
+                    "only octopus holds it".to_owned()
+                }
+                (false, true) => {
+                    only_base[i] += 1;
+                    "only the baseline holds it".to_owned()
+                }
+                (false, false) => "neither holds it".to_owned(),
+            });
+        }
+        rows.push(row);
+    }
+    let summary = |label: &str, cell: &dyn Fn(usize) -> String| {
+        [label.to_owned()].into_iter().chain((0..base.len()).map(cell)).collect::<Vec<String>>()
+    };
+    rows.push(summary("**geometric mean** (where both hold it)", &|i| {
+        if ratios[i].is_empty() {
+            "-".to_owned()
+        } else {
+            format!("**{:.2}x** ({})", geomean(&ratios[i]), ratios[i].len())
+        }
+    }));
+    rows.push(summary("max", &|i| {
+        if ratios[i].is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}x", ratios[i].iter().copied().fold(0.0, f64::max))
+        }
+    }));
+    rows.push(summary("workflows only octopus holds the SLO on", &|i| only_octopus[i].to_string()));
+    rows.push(summary("workflows only the baseline holds it on", &|i| only_base[i].to_string()));
+    print_table(&head, &rows);
+}
+
 fn scaling(args: &Args) {
     let files = workflow_files(args.workflows.as_deref());
     let modules: Vec<Module> = files.par_iter().map(|p| load(p)).collect();
@@ -340,15 +395,22 @@ fn scaling(args: &Args) {
     let started = Instant::now();
     let scales: Vec<(u32, &str)> =
         SCALES.iter().copied().filter(|(d, _)| args.dies.as_ref().is_none_or(|v| v.contains(d))).collect();
-    // Per scale: per workflow, per scheduler, goodput.
-    let goodput: Vec<Vec<BTreeMap<String, Goodput>>> = scales
+    // Per scale: per workflow, per scheduler, goodput and the throughput of the run at load `AT`.
+    let (goodput, served): (Vec<Vec<BTreeMap<String, Goodput>>>, Vec<Vec<BTreeMap<String, f64>>>) = scales
         .iter()
         .map(|&(_, hw)| {
             let m = machine(hw);
             let (_, _, runs) = evaluate(&m, &modules, &schedulers, &[], args);
-            runs.into_iter().map(|r| r.goodput).collect()
+            let served = runs
+                .iter()
+                .map(|r| {
+                    let at = |s: &String| r.by_load[&(s.clone(), AT.to_bits())].throughput_rps;
+                    schedulers.iter().map(|s| (s.clone(), at(s))).collect()
+                })
+                .collect();
+            (runs.into_iter().map(|r| r.goodput).collect(), served)
         })
-        .collect();
+        .unzip();
     println!(
         "wafer scaling: the `wafer` die grid cut to 1, 4, 16 and 84 dies, Poisson arrivals, at least {} requests per run and an arrival window of {} median critical paths at load 1, seed {}, SLO `{}`\n",
         args.requests, args.window, args.seed, args.slo
@@ -391,6 +453,21 @@ fn scaling(args: &Args) {
                 } else {
                     format!("{:.2} ({} wf)", common::geomean(&eff), eff.len())
                 }
+            });
+            [format!("`{s}`")].into_iter().chain(cells).collect()
+        })
+        .collect();
+    print_table(&head, &rows);
+    println!(
+        "### Throughput scaling at load {AT}: requests served per second (requests / makespan) on n dies / (n x on 1 die), geometric mean over workflows\n"
+    );
+    let rows: Vec<Vec<String>> = schedulers
+        .iter()
+        .map(|s| {
+            let cells = scales.iter().enumerate().map(|(i, &(dies, _))| {
+                let eff: Vec<f64> =
+                    (0..names.len()).map(|w| served[i][w][s] / (f64::from(dies) * served[0][w][s])).collect();
+                format!("{:.2}", common::geomean(&eff))
             });
             [format!("`{s}`")].into_iter().chain(cells).collect()
         })
