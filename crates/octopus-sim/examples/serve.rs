@@ -2,7 +2,8 @@
 //! arrivals at loads 0.3, 0.5, 0.7 and 0.9 of the machine's capacity for it (`octopus_sim::capacity`),
 //! latency p50 / p99 per scheduler, goodput at an SLO (`octopus_sim::serving::search`), the
 //! speedups of `octopus` and the ablation at load 0.7; with `--scaling`, goodput on 1, 4, 16 and
-//! 84 dies of the wafer and its scaling efficiency. Prints Markdown tables.
+//! 84 dies of the wafer, its scaling efficiency and the throughput scaling at load 0.7. Prints
+//! Markdown tables.
 //!
 //! ```text
 //! cargo run --release -p octopus-sim --example serve -- --hw chip --requests 1000 --seed 1
