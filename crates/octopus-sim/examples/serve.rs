@@ -385,6 +385,9 @@ fn goodput_ratios<'a>(
     print_table(&head, &rows);
 }
 
+/// Per workflow, per scheduler.
+type PerWorkflow<T> = Vec<BTreeMap<String, T>>;
+
 fn scaling(args: &Args) {
     let files = workflow_files(args.workflows.as_deref());
     let modules: Vec<Module> = files.par_iter().map(|p| load(p)).collect();
@@ -397,7 +400,7 @@ fn scaling(args: &Args) {
     let scales: Vec<(u32, &str)> =
         SCALES.iter().copied().filter(|(d, _)| args.dies.as_ref().is_none_or(|v| v.contains(d))).collect();
     // Per scale: per workflow, per scheduler, goodput and the throughput of the run at load `AT`.
-    let (goodput, served): (Vec<Vec<BTreeMap<String, Goodput>>>, Vec<Vec<BTreeMap<String, f64>>>) = scales
+    let (goodput, served): (Vec<PerWorkflow<Goodput>>, Vec<PerWorkflow<f64>>) = scales
         .iter()
         .map(|&(_, hw)| {
             let m = machine(hw);
