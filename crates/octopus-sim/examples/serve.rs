@@ -455,7 +455,7 @@ fn scaling(args: &Args) {
                 if eff.is_empty() {
                     "-".to_owned()
                 } else {
-                    format!("{:.2} ({} wf)", common::geomean(&eff), eff.len())
+                    format!("{:.2} ({} wf)", geomean(&eff), eff.len())
                 }
             });
             [format!("`{s}`")].into_iter().chain(cells).collect()
@@ -471,7 +471,7 @@ fn scaling(args: &Args) {
             let cells = scales.iter().enumerate().map(|(i, &(dies, _))| {
                 let eff: Vec<f64> =
                     (0..names.len()).map(|w| served[i][w][s] / (f64::from(dies) * served[0][w][s])).collect();
-                format!("{:.2}", common::geomean(&eff))
+                format!("{:.2}", geomean(&eff))
             });
             [format!("`{s}`")].into_iter().chain(cells).collect()
         })

@@ -250,6 +250,10 @@ pub struct SimResult {
     /// Whether the run met the SLO it was checked against (`--slo` with a rate), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_met: Option<bool>,
+    /// `true` when a sample behind the percentiles outgrew `EXACT_QUANTILE_SAMPLES` and its
+    /// quantiles are its bins' (within `QUANTILE_RELATIVE_ERROR`); absent when every one is exact.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quantiles_binned: bool,
     /// Counts of the scheduler's own mechanisms by name (`Scheduler::counters`; Octopus's
     /// diffusion: `docs/schedulers.md`), absent when it reports none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -341,6 +345,10 @@ impl SimResult {
             llm,
             arrival_rate_rps: env.rate,
             slo_met: None,
+            quantiles_binned: [&acc.latency, &acc.critical_path, &acc.slowdown, &ttft, &tpot]
+                .into_iter()
+                .chain(acc.llm.iter().flat_map(|a| [&a.latency, &a.ttft, &a.tpot]))
+                .any(Tally::is_binned),
             counters: Default::default(),
             goodput: None,
         }

@@ -23,82 +23,118 @@ const GAMMA: f64 = 1.0 + 1.0 / 512.0;
 pub const QUANTILE_RELATIVE_ERROR: f64 = (GAMMA - 1.0) / (GAMMA + 1.0);
 
 /// One sample (see the module's documentation).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Tally {
-    /// Every value while there are at most [`EXACT_QUANTILE_SAMPLES`]; empty once binned.
-    exact: Vec<f64>,
-    /// Bin index to count, once binned.
-    bins: BTreeMap<i32, u64>,
-    /// Values equal to zero, once binned (they have no logarithm).
-    zeros: u64,
-    /// Values, and their sum in arrival order, once binned.
-    n: u64,
-    sum: f64,
-    binned: bool,
+#[derive(Clone, Debug)]
+pub(crate) enum Tally {
+    /// Every value, while there are at most [`EXACT_QUANTILE_SAMPLES`].
+    Exact(Vec<f64>),
+    /// Past it, their histogram.
+    Binned(Bins),
 }
 
-impl Tally {
-    pub(crate) fn push(&mut self, x: f64) {
-        debug_assert!(x >= 0.0 && x.is_finite(), "a tally holds finite non-negative values, not {x}");
-        if self.binned {
-            self.bin(x);
-            return;
-        }
-        self.exact.push(x);
-        if self.exact.len() > EXACT_QUANTILE_SAMPLES {
-            self.binned = true;
-            for v in std::mem::take(&mut self.exact) {
-                self.bin(v);
-            }
-        }
-    }
+/// The histogram of a binned sample.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Bins {
+    /// Bin index to count.
+    counts: BTreeMap<i32, u64>,
+    /// Values equal to zero (they have no logarithm).
+    zeros: u64,
+    /// Values, and their sum in arrival order.
+    n: u64,
+    sum: f64,
+}
 
-    fn bin(&mut self, x: f64) {
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::Exact(Vec::new())
+    }
+}
+
+impl Bins {
+    fn add(&mut self, x: f64) {
         self.n += 1;
         self.sum += x;
         if x <= 0.0 {
             self.zeros += 1;
         } else {
-            *self.bins.entry(bin_of(x)).or_insert(0) += 1;
+            *self.counts.entry(bin_of(x)).or_insert(0) += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Bins) {
+        self.n += other.n;
+        self.sum += other.sum;
+        self.zeros += other.zeros;
+        for (&i, &c) in &other.counts {
+            *self.counts.entry(i).or_insert(0) += c;
+        }
+    }
+}
+
+impl Tally {
+    pub(crate) fn push(&mut self, x: f64) {
+        debug_assert!(x >= 0.0 && x.is_finite(), "a tally holds finite non-negative values, not {x}");
+        match self {
+            Tally::Exact(v) => {
+                v.push(x);
+                if v.len() > EXACT_QUANTILE_SAMPLES {
+                    self.bins();
+                }
+            }
+            Tally::Binned(b) => b.add(x),
+        }
+    }
+
+    /// Its histogram, binning the exact values first if it has not yet.
+    fn bins(&mut self) -> &mut Bins {
+        if let Tally::Exact(v) = self {
+            let mut b = Bins::default();
+            v.iter().for_each(|&x| b.add(x));
+            *self = Tally::Binned(b);
+        }
+        match self {
+            Tally::Binned(b) => b,
+            Tally::Exact(_) => unreachable!("binned above"),
         }
     }
 
     /// Adds every value of `other`.
     pub(crate) fn extend(&mut self, other: &Tally) {
-        if other.binned {
-            for v in std::mem::take(&mut self.exact) {
-                self.bin(v);
-            }
-            self.binned = true;
-            self.n += other.n;
-            self.sum += other.sum;
-            self.zeros += other.zeros;
-            for (&i, &c) in &other.bins {
-                *self.bins.entry(i).or_insert(0) += c;
-            }
-        } else {
-            other.exact.iter().for_each(|&v| self.push(v));
+        match other {
+            Tally::Exact(v) => v.iter().for_each(|&x| self.push(x)),
+            Tally::Binned(o) => self.bins().merge(o),
         }
     }
 
     pub(crate) fn len(&self) -> u64 {
-        if self.binned { self.n } else { self.exact.len() as u64 }
+        match self {
+            Tally::Exact(v) => v.len() as u64,
+            Tally::Binned(b) => b.n,
+        }
+    }
+
+    /// Whether its quantiles are its bins' (past [`EXACT_QUANTILE_SAMPLES`]) rather than exact.
+    pub(crate) fn is_binned(&self) -> bool {
+        matches!(self, Tally::Binned(_))
     }
 
     /// The sample's summary, ready for nearest-rank quantiles; `None` when it is empty.
     pub(crate) fn summary(&self) -> Option<Summary> {
-        if self.len() == 0 {
-            return None;
+        match self {
+            Tally::Exact(v) if v.is_empty() => None,
+            Tally::Exact(v) => {
+                let mut v = v.clone();
+                v.sort_unstable_by(f64::total_cmp);
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                Some(Summary { inner: Inner::Exact(v), mean })
+            }
+            Tally::Binned(b) => {
+                let bins = b.counts.iter().map(|(&i, &c)| (representative(i), c)).collect();
+                Some(Summary {
+                    inner: Inner::Binned { zeros: b.zeros, bins, n: b.n },
+                    mean: b.sum / b.n as f64,
+                })
+            }
         }
-        if self.binned {
-            let mean = self.sum / self.n as f64;
-            let bins = self.bins.iter().map(|(&i, &c)| (representative(i), c)).collect();
-            return Some(Summary { inner: Inner::Binned { zeros: self.zeros, bins, n: self.n }, mean });
-        }
-        let mut v = self.exact.clone();
-        v.sort_unstable_by(f64::total_cmp);
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        Some(Summary { inner: Inner::Exact(v), mean })
     }
 }
 
@@ -139,7 +175,7 @@ impl Summary {
                         return value;
                     }
                 }
-                bins.last().map_or(0.0, |&(v, _)| v)
+                unreachable!("rank {rank} beyond the {n} values")
             }
         }
     }
@@ -191,7 +227,7 @@ mod tests {
         }
         let mut t = Tally::default();
         values.iter().for_each(|&v| t.push(v));
-        assert!(t.binned);
+        assert!(t.is_binned());
         assert_eq!(t.len(), values.len() as u64);
         let s = t.summary().unwrap();
         for p in [0.0005, 0.001, 0.01, 0.5, 0.9, 0.99, 0.999, 1.0] {
@@ -206,8 +242,9 @@ mod tests {
 
     #[test]
     fn extending_matches_pushing_the_same_values() {
+        // Exact into exact (crossing the threshold on the way), and binned into exact.
         let (mut a, mut b, mut all) = (Tally::default(), Tally::default(), Tally::default());
-        for k in 0..(EXACT_QUANTILE_SAMPLES + 10) {
+        for k in 0..(2 * EXACT_QUANTILE_SAMPLES) {
             let x = (k % 977) as f64 + 0.5;
             if k % 3 == 0 {
                 a.push(x)
@@ -216,13 +253,18 @@ mod tests {
             }
             all.push(x);
         }
-        let mut merged = Tally::default();
-        merged.extend(&a);
-        merged.extend(&b);
-        let (m, w) = (merged.summary().unwrap(), all.summary().unwrap());
-        for p in [0.01, 0.5, 0.99] {
-            assert_eq!(m.rank(p), w.rank(p));
+        assert!(!a.is_binned() && b.is_binned());
+        for (first, second) in [(&a, &b), (&b, &a)] {
+            let mut merged = Tally::default();
+            merged.extend(first);
+            merged.extend(second);
+            assert!(merged.is_binned());
+            assert_eq!(merged.len(), all.len());
+            let (m, w) = (merged.summary().unwrap(), all.summary().unwrap());
+            for p in [0.001, 0.01, 0.5, 0.99, 1.0] {
+                assert_eq!(m.rank(p), w.rank(p), "p{p}");
+            }
+            assert!((m.mean - w.mean).abs() <= 1e-9 * w.mean);
         }
-        assert_eq!(merged.len(), all.len());
     }
 }

@@ -86,7 +86,9 @@ fn mmc_reproduces_erlang_c_waiting_time() {
     assert!((1..1_000).contains(&held), "{held} request records held at once over {requests} requests");
     // Past `EXACT_QUANTILE_SAMPLES` the latencies are binned; their mean stays exact: the mean wait
     // plus the mean service, as the recorded waits give them.
-    if requests as usize > octopus_sim::EXACT_QUANTILE_SAMPLES {
+    let binned = requests as usize > octopus_sim::EXACT_QUANTILE_SAMPLES;
+    assert_eq!(out.result.quantiles_binned, binned, "the result says whether its percentiles are binned");
+    if binned {
         let mean_wait = waits.iter().map(|&w| w as f64).sum::<f64>() / waits.len() as f64 / hz;
         let latency = out.result.latency_mean_s;
         assert!(

@@ -431,8 +431,7 @@ impl Engine<'_> {
         let req = &mut self.st.reqs[r];
         req.active -= 1;
         if req.active == 0 {
-            let (arrival, cp_end, root) = (req.arrival, req.cp_end, req.root);
-            self.st.reqs.remove(r);
+            let Req { arrival, cp_end, root, .. } = self.st.reqs.remove(r).expect("in flight");
             let now = self.st.now;
             self.st.free_frame(root);
             self.st.inflight -= 1;

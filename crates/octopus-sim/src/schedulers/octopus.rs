@@ -287,7 +287,7 @@ impl Scheduler for Octopus {
         let entry = ctx.analysis().entries.iter().copied().find(|&b| !ctx.homes(b).is_empty());
         let anchor = entry.map_or(ClusterId(0), |b| ctx.cbu_of(b));
         let cluster = match (&mut self.proactive, entry) {
-            (Some(p), _) => p.admit(ctx, request, anchor),
+            (Some(p), _) => p.admit(ctx, anchor),
             (None, Some(b)) => {
                 // By the plan: round robin over the entry block's home TBUs.
                 let homes = ctx.homes(b);

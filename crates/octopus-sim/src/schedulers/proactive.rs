@@ -32,10 +32,8 @@ use crate::scheduler::{ControlEvent, Ctx, Outcome, TaskDone};
 /// The proactive component.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Proactive {
-    /// Per request in flight: forecast total work, cycles, and the cluster it was admitted to
-    /// (multi-die).
+    /// Per request in flight: forecast total work, cycles.
     total: RequestMap<f64>,
-    admitted: RequestMap<u32>,
     /// Expected work of one request.
     initial: f64,
     /// Per flow out of a branch: the change of the forecast when it is taken.
@@ -129,12 +127,11 @@ impl Proactive {
     /// A new request; forgets the requests below `oldest`, all complete.
     pub(crate) fn on_arrival(&mut self, req: RequestId, oldest: RequestId) {
         self.total.forget_below(oldest.0);
-        self.admitted.forget_below(oldest.0);
         self.total.insert(req.0, self.initial);
     }
 
     /// The cluster a new request starts in: least forecast load, nearest `anchor` on ties.
-    pub(crate) fn admit(&mut self, ctx: &Ctx<'_>, req: RequestId, anchor: ClusterId) -> ClusterId {
+    pub(crate) fn admit(&mut self, ctx: &Ctx<'_>, anchor: ClusterId) -> ClusterId {
         if self.admit_order.anchor != Some(anchor) {
             let hops = (0..ctx.cluster_count() as u32).map(|c| ctx.hops(anchor, ClusterId(c))).collect();
             self.admit_order.build(anchor, hops, &self.admit_load);
@@ -142,15 +139,15 @@ impl Proactive {
         let best = self.admit_order.min();
         self.admit_load[best.index()] += self.initial;
         self.admit_order.update(best.0, self.admit_load[best.index()]);
-        self.admitted.insert(req.0, best.0);
         best
     }
 
     pub(crate) fn on_done(&mut self, _ctx: &Ctx<'_>, core: &Core, done: &TaskDone) {
         let e = core.exp(done.block.index()) as f64 * f64::from(done.shards);
-        if let Some(&c) = self.admitted.get(done.request.0) {
-            self.admit_load[c as usize] = (self.admit_load[c as usize] - e).max(0.0);
-            self.admit_order.update(c, self.admit_load[c as usize]);
+        // Where `admit` sent the request: the core records it ([`Core::admit`]).
+        if let Some(c) = core.admitted(done.request) {
+            self.admit_load[c.index()] = (self.admit_load[c.index()] - e).max(0.0);
+            self.admit_order.update(c.0, self.admit_load[c.index()]);
         }
     }
 
